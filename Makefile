@@ -1,0 +1,64 @@
+# Wallboard: `make demo` runs it, `make test` checks it. Both set up what they need first:
+# Debian packages with apt-get (through sudo when not root) and a .venv for Python.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# command:package pairs; a package is installed only when its command is missing.
+SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb
+
+.PHONY: all setup system venv test lint typecheck pytest demo bench docs clean
+
+all: test
+
+setup: system venv
+
+system:
+	@missing=""; \
+	for pair in $(SYSTEM_DEPS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; \
+	done; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi; \
+	python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Wallboard needs Python 3.11 or newer (Debian 12 ships it)"; exit 1; }
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[kiosk,desk,reports,dev]'
+	touch $@
+
+test: setup lint typecheck pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+pytest: venv
+	$(VENV)/bin/pytest
+
+# Until the controller and simulator land, the demo replays a simulated floor through the
+# pure floor model and prints what the wall screens will show.
+demo: setup
+	$(VENV)/bin/wallboard preview --agents 500 --hours 8 --every-min 60
+
+bench: setup
+	$(PY) benchmarks/floor_fold.py --write docs/benchmarks.md
+
+docs: venv
+	$(PY) -m wallboard.protocol_doc --write docs/protocol.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

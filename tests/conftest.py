@@ -1,0 +1,85 @@
+"""Fixtures for real mosquitto/influxd services, and a CI mode in which skips fail."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Generator, Iterator
+
+import pytest
+from tests.services import Influxd, Mosquitto, find_binary
+
+CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _require(binary: str, package: str) -> str:
+    """Return the binary's path or skip the test (which CI mode turns into a failure)."""
+    path = find_binary(binary)
+    if path is None:
+        pytest.skip(f"{package} not installed: run `make test`, which installs it")
+    return path
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say whether skips count as failures in this run."""
+    state = "on (CI=true): skipped tests fail" if CI else "off: skipped tests stay skipped"
+    return f"wallboard CI mode: {state}"
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """Extract the human reason from a skip report."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI=true, turn a skipped test (not an xfail) into a failure."""
+    report = yield
+    if CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true: {_skip_reason(report)}"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Under CI=true, a module skipped at import (e.g. importorskip) fails too."""
+    report = yield
+    if CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true: {_skip_reason(report)}"
+    return report
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[Mosquitto]:
+    """A fresh, anonymous, persistent mosquitto broker on a free localhost port."""
+    binary = _require("mosquitto", "mosquitto")
+    with Mosquitto(binary) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def influxd() -> Iterator[Influxd]:
+    """One influxd 1.x server for the whole session; use influx_db for isolation."""
+    binary = _require("influxd", "influxdb")
+    with Influxd(binary) as server:
+        yield server
+
+
+@pytest.fixture
+def influx_db(influxd: Influxd) -> Iterator[str]:
+    """A uniquely named, freshly created database, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    influxd.query(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        influxd.query(f'DROP DATABASE "{name}"')

@@ -1,0 +1,177 @@
+"""The one config file (``wallboard.toml``), validated by pydantic.
+
+Any unknown key or bad value stops start-up with ``ConfigError`` naming the file, the dotted
+key and the reason. Secrets never live in the file: it names the environment variables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from wallboard.errors import ConfigError
+from wallboard.floor.settings import FloorSettings, QueuePolicy
+from wallboard.messages import Id, SlTreatment
+from wallboard.topics import DEFAULT_ROOT, is_id
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Section(BaseModel):
+    """Base for config sections: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(Section):
+    """Where the floor is, and how its day and sliding window are cut."""
+
+    id: Id = Field("main", description="Site id, the topic segment after the root")
+    timezone: str = Field("UTC", description="IANA time zone of the site, e.g. Europe/London")
+    day_start: dt.time = Field(
+        dt.time(0, 0), description="Local time the 'today' window starts, e.g. 06:00")
+    sliding_window_min: int = Field(30, ge=1, le=1440, description="Sliding window length")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+
+class QueuePolicyConfig(Section):
+    """How a queue's KPIs are computed (see docs/kpi.md)."""
+
+    sl_threshold_s: float = Field(20.0, gt=0, description="Service level threshold T")
+    sl_target: float = Field(0.8, gt=0, lt=1, description="Service level target, e.g. 0.8")
+    short_abandon_s: float = Field(
+        5.0, ge=0, description="Abandons at or under this wait are short: excluded")
+    sl_treatment: SlTreatment = Field(
+        "count_against", description="How abandons count in service level")
+
+    @model_validator(mode="after")
+    def _short_below_threshold(self) -> Self:
+        if self.short_abandon_s >= self.sl_threshold_s:
+            raise ValueError("short_abandon_s must be below sl_threshold_s")
+        return self
+
+
+class QueueOverride(Section):
+    """Per-queue changes to the default policy; anything left out is inherited."""
+
+    name: str | None = Field(None, max_length=64, description="Display name")
+    sl_threshold_s: float | None = Field(None, gt=0)
+    sl_target: float | None = Field(None, gt=0, lt=1)
+    short_abandon_s: float | None = Field(None, ge=0)
+    sl_treatment: SlTreatment | None = None
+
+
+class MqttConfig(Section):
+    """The broker connection."""
+
+    host: str = Field("localhost", min_length=1)
+    port: Port = 1883
+    topic_root: str = Field(DEFAULT_ROOT, description="First topic level(s), before the site")
+    username: str | None = None
+    password_env: str = Field(
+        "WALLBOARD_MQTT_PASSWORD", description="Environment variable holding the password")
+    tls: bool = False
+    ca_file: Path | None = Field(None, description="CA bundle for TLS; system CAs if unset")
+
+    @field_validator("topic_root")
+    @classmethod
+    def _root_levels_are_ids(cls, root: str) -> str:
+        if not all(is_id(level) for level in root.split("/")):
+            raise ValueError("every level must be an id (no wildcards, spaces or empty levels)")
+        return root
+
+
+class InfluxConfig(Section):
+    """The InfluxDB 1.x-compatible HTTP API (``/write`` and ``/query``)."""
+
+    url: str = Field("http://localhost:8086", pattern=r"^https?://")
+    database: Id = "wallboard"
+    username: str | None = None
+    password_env: str = "WALLBOARD_INFLUX_PASSWORD"
+    token_env: str = Field(
+        "WALLBOARD_INFLUX_TOKEN", description="If set, sent as 'Authorization: Token ...'")
+
+
+class WallboardConfig(Section):
+    """The whole ``wallboard.toml``."""
+
+    site: SiteConfig = SiteConfig()
+    mqtt: MqttConfig = MqttConfig()
+    influx: InfluxConfig = InfluxConfig()
+    kpi: QueuePolicyConfig = QueuePolicyConfig()
+    queues: dict[Id, QueueOverride] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _queue_policies_valid(self) -> Self:
+        for queue in self.queues:
+            try:
+                self.policy_config(queue)
+            except ValidationError as exc:
+                raise ValueError(f"queues.{queue}: {exc.errors()[0]['msg']}") from None
+        return self
+
+    def policy_config(self, queue: str) -> QueuePolicyConfig:
+        """The default policy with this queue's overrides applied."""
+        override = self.queues.get(queue)
+        if override is None:
+            return self.kpi
+        changes = override.model_dump(exclude_none=True, exclude={"name"})
+        return QueuePolicyConfig(**{**self.kpi.model_dump(), **changes})
+
+    def floor_settings(self) -> FloorSettings:
+        """The pure floor model's settings, built from this config."""
+
+        def policy(cfg: QueuePolicyConfig) -> QueuePolicy:
+            return QueuePolicy(
+                sl_threshold_s=cfg.sl_threshold_s,
+                short_abandon_s=cfg.short_abandon_s,
+                sl_treatment=cfg.sl_treatment,
+                sl_target=cfg.sl_target,
+            )
+
+        return FloorSettings(
+            timezone=ZoneInfo(self.site.timezone),
+            day_start=self.site.day_start,
+            window_s=self.site.sliding_window_min * 60.0,
+            default=policy(self.kpi),
+            queues={q: policy(self.policy_config(q)) for q in self.queues},
+        )
+
+
+def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
+    """Validate TOML text; raise ``ConfigError`` naming ``path``, the key and the reason."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc)) from None
+    try:
+        return WallboardConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(path, key, reason.removeprefix("Value error, ")) from None
+
+
+def load_config(path: Path) -> WallboardConfig:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "(file)", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "(file)", "not UTF-8") from None
+    return parse_config(text, str(path))

@@ -1,0 +1,35 @@
+"""Settings the pure floor model needs: time zone, day start, window and per-queue KPI policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from wallboard.messages import SlTreatment
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePolicy:
+    """How one queue's service level and abandons are counted."""
+
+    sl_threshold_s: float = 20.0
+    short_abandon_s: float = 5.0
+    sl_treatment: SlTreatment = "count_against"
+    sl_target: float = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class FloorSettings:
+    """Everything the floor model is configured with; defaults match the docs."""
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    day_start: dt.time = dt.time(0, 0)
+    window_s: float = 1800.0
+    default: QueuePolicy = QueuePolicy()
+    queues: dict[str, QueuePolicy] = field(default_factory=dict)
+    stale_call_s: float = 4 * 3600.0  # a call "waiting" longer than this lost its end event
+
+    def policy(self, queue: str) -> QueuePolicy:
+        """The policy for ``queue``: its own, or the site default."""
+        return self.queues.get(queue, self.default)

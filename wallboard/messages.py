@@ -1,0 +1,355 @@
+"""The MQTT payload contract: one frozen pydantic model per topic, and ``decode`` at the boundary.
+
+``decode`` is the only way bytes from the broker become typed messages. Anything that breaks
+the contract raises ``BadMessage`` with one line naming the topic, the field and the reason;
+no other exception escapes it. After ``decode`` the rest of the code passes typed objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from wallboard.errors import BadMessage
+from wallboard.topics import DEFAULT_ROOT, ID_PATTERN, Kind, Topic, parse
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_FUTURE_S = 86_400.0  # clocks drift, but an event a day ahead is a broken clock
+
+Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
+Timestamp = Annotated[float, Field(ge=0, description="Unix epoch seconds")]
+Duration = Annotated[float, Field(ge=0, description="seconds, never negative")]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Label = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+CallEventKind = Literal["offered", "answered", "abandoned", "completed"]
+AgentStateName = Literal["available", "talking", "hold", "wrap_up", "break", "offline"]
+SignalKind = Literal["abusive_caller", "irate_caller", "escalated", "compliment"]
+HelpState = Literal["requested", "acknowledged", "resolved", "cancelled"]
+LampState = Literal["off", "on", "blink", "fast"]
+DeskCommand = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
+SlTreatment = Literal["ignore", "count_against", "count_in_favour"]
+
+AGENT_STATES: tuple[AgentStateName, ...] = (
+    "available", "talking", "hold", "wrap_up", "break", "offline",
+)
+BUSY_STATES: frozenset[str] = frozenset({"talking", "hold", "wrap_up"})
+
+
+class FieldProblem(ValueError):
+    """Raised inside a cross-field validator, so the error can still name the field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+
+
+class Message(BaseModel):
+    """Base of every payload: strict JSON object, no unknown keys, immutable, finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    ts: Timestamp = Field(description="Event time, Unix epoch seconds")
+
+    @field_validator("ts")
+    @classmethod
+    def _not_far_future(cls, ts: float, info: ValidationInfo) -> float:
+        now = info.context.get("now") if isinstance(info.context, dict) else None
+        if now is not None and ts > now + MAX_FUTURE_S:
+            raise ValueError("more than a day in the future")
+        return ts
+
+
+class CallEvent(Message):
+    """``queue/{queue}/call``: one step in a call's life in the queue."""
+
+    call: Id = Field(description="Call id, unique per call")
+    event: CallEventKind
+    wait_s: Duration | None = Field(None, description="Queue wait; required on answered and abandoned")
+    agent: Id | None = Field(None, description="Agent; required on answered and completed")
+    handle_s: Duration | None = Field(
+        None, description="Talk + hold + wrap-up; required on completed")
+    hold_s: Duration | None = Field(None, description="Time on hold; required on completed")
+
+    @model_validator(mode="after")
+    def _fields_for_event(self) -> Self:
+        needed = {
+            "offered": (),
+            "answered": ("wait_s", "agent"),
+            "abandoned": ("wait_s",),
+            "completed": ("agent", "handle_s", "hold_s"),
+        }[self.event]
+        for name in needed:
+            if getattr(self, name) is None:
+                raise FieldProblem(name, f"required when event is {self.event!r}")
+        if self.hold_s is not None and self.handle_s is not None and self.hold_s > self.handle_s:
+            raise FieldProblem("hold_s", "cannot exceed handle_s")
+        return self
+
+
+class AgentState(Message):
+    """``agent/{agent}/state``: the agent's state now, and since when."""
+
+    state: AgentStateName
+    since: Timestamp = Field(description="When the agent entered this state")
+    desk: Id | None = None
+    queue: Id | None = None
+    call: Id | None = None
+    reason: Label | None = Field(None, description="Break or offline reason code")
+    team: Id | None = None
+
+    @model_validator(mode="after")
+    def _since_not_after_ts(self) -> Self:
+        if self.since > self.ts:
+            raise FieldProblem("since", "cannot be later than ts")
+        return self
+
+
+class AgentSignal(Message):
+    """``agent/{agent}/signal``: a fact about a caller or call (never about the agent's emotions)."""
+
+    kind: SignalKind
+    call: Id | None = None
+    source: Id | None = Field(None, description="Who raised it: analytics, agent, adapter")
+
+
+class DeskStatus(Message):
+    """``desk/{desk}/status``: desk unit connectivity; also the unit's retained last will."""
+
+    online: bool
+    firmware: Label | None = None
+
+
+class DeskHelp(Message):
+    """``desk/{desk}/help``: the desk's help request and where it is in its lifecycle."""
+
+    request: Id = Field(description="Request id; makes redelivery harmless")
+    state: HelpState
+    agent: Id | None = None
+    by: Id | None = Field(None, description="Who acknowledged or resolved it")
+
+
+class DeskLight(Message):
+    """``desk/{desk}/light``: what each lamp of the tower and the buzzer does now."""
+
+    red: LampState
+    amber: LampState
+    green: LampState
+    buzzer: LampState
+
+
+class DeskCmd(Message):
+    """``desk/{desk}/cmd``: a command to the desk unit."""
+
+    cmd: DeskCommand
+    request: Id | None = Field(None, description="Required for ack and resolve")
+    by: Id | None = None
+    pattern: Id | None = Field(None, description="Optional named light pattern for nudge")
+
+    @model_validator(mode="after")
+    def _request_for_lifecycle(self) -> Self:
+        if self.cmd in ("ack", "resolve") and self.request is None:
+            raise FieldProblem("request", f"required when cmd is {self.cmd!r}")
+        return self
+
+
+class WindowKpi(BaseModel):
+    """KPIs over one named window; rates are null when there is nothing to measure."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    name: Label = Field(description="'today' or the sliding window, e.g. 'last 30 min'")
+    start: Timestamp
+    end: Timestamp
+    offered: Count
+    answered: Count
+    abandoned: Count = Field(description="All abandons, short ones included")
+    short_abandoned: Count
+    answered_in_sl: Count
+    abandoned_in_sl: Count = Field(description="Abandoned within the SL threshold, not short")
+    completed: Count
+    sl_threshold_s: Duration
+    service_level: Ratio | None
+    asa_s: Duration | None
+    abandon_rate: Ratio | None
+    aht_s: Duration | None
+    occupancy: Ratio | None
+
+
+class KpiSnapshot(Message):
+    """Fields shared by the queue and floor snapshots: live values plus two windows."""
+
+    sl_treatment: SlTreatment
+    short_abandon_s: Duration
+    waiting: Count
+    longest_wait_s: Duration
+    agents_available: Count
+    agents_busy: Count
+    agents_on_break: Count
+    agents_logged_in: Count
+    today: WindowKpi
+    sliding: WindowKpi
+
+
+class QueueKpi(KpiSnapshot):
+    """``kpi/queue/{queue}``: one queue's retained snapshot."""
+
+    queue: Id
+
+
+class FloorKpi(KpiSnapshot):
+    """``kpi/floor``: the whole floor's retained snapshot."""
+
+    queues: list[Id]
+    agents_by_state: dict[AgentStateName, Count]
+
+
+class Alert(Message):
+    """``alert/{alert}``: an active alert. An empty retained payload clears it."""
+
+    level: int = Field(ge=1, le=3, description="1 raised, 2 escalated, 3 critical")
+    kind: Id
+    text: ShortText
+    queue: Id | None = None
+    desk: Id | None = None
+    agent: Id | None = None
+    request: Id | None = None
+
+
+class StrainComponent(BaseModel):
+    """One capped part of a strain score, with the reason it shows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    name: Id
+    value: float
+    points: float = Field(ge=0, le=100)
+    reason: ShortText
+
+
+class AgentWellbeing(Message):
+    """``agent/{agent}/wellbeing``: workload strain (provisional shape; the wellbeing issue owns it)."""
+
+    score: float = Field(ge=0, le=100)
+    components: list[StrainComponent] = Field(max_length=32)
+    suggestion: Literal["recovery_break", "break_due", "check_in"] | None = None
+
+
+class TeamWellbeing(Message):
+    """``team/{team}/wellbeing``: team aggregate strain, only for groups of at least min_group."""
+
+    agents: int = Field(ge=3, description="Agents logged in; never below the privacy minimum")
+    mean_score: float = Field(ge=0, le=100)
+    agents_over_threshold: Count
+
+
+MODELS: dict[Kind, type[Message]] = {
+    Kind.CALL: CallEvent,
+    Kind.AGENT_STATE: AgentState,
+    Kind.AGENT_SIGNAL: AgentSignal,
+    Kind.DESK_STATUS: DeskStatus,
+    Kind.DESK_HELP: DeskHelp,
+    Kind.DESK_LIGHT: DeskLight,
+    Kind.DESK_CMD: DeskCmd,
+    Kind.KPI_QUEUE: QueueKpi,
+    Kind.KPI_FLOOR: FloorKpi,
+    Kind.ALERT: Alert,
+    Kind.AGENT_WELLBEING: AgentWellbeing,
+    Kind.TEAM_WELLBEING: TeamWellbeing,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A validated message with the topic it came on."""
+
+    topic: Topic
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Cleared:
+    """An empty retained payload on a topic where that means "gone" (alerts)."""
+
+    topic: Topic
+
+
+def decode(topic: str, payload: bytes, *, now: float, root: str = DEFAULT_ROOT) -> Envelope | Cleared:
+    """Validate one MQTT message; raise ``BadMessage`` (and nothing else) if it breaks the contract."""
+    try:
+        parsed = parse(topic, root=root)
+        return _decode_payload(parsed, topic, payload, now)
+    except BadMessage:
+        raise
+    except Exception as exc:  # the contract promises BadMessage only, whatever pydantic does
+        raise BadMessage(topic[:200], "payload", f"unreadable: {type(exc).__name__}") from exc
+
+
+def _decode_payload(parsed: Topic, topic: str, payload: bytes, now: float) -> Envelope | Cleared:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise BadMessage(topic, "payload", f"{len(payload)} bytes, over the 64 KiB limit")
+    if not payload:
+        if parsed.kind is Kind.ALERT:
+            return Cleared(parsed)
+        raise BadMessage(topic, "payload", "empty")
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadMessage(topic, "payload", f"not UTF-8 (byte {exc.start})") from None
+    model = MODELS[parsed.kind]
+    try:
+        message = model.model_validate_json(payload, context={"now": now})
+    except ValidationError as exc:
+        raise BadMessage(topic, *_describe(exc)) from None
+    return Envelope(parsed, message)
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    """The first error as (field, reason); mention how many more there were."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "payload"
+    kind = first["type"]
+    ctx = first.get("ctx") or {}
+    problem = ctx.get("error")
+    if isinstance(problem, FieldProblem):
+        loc, reason = problem.field, str(problem)
+    elif kind == "json_invalid":
+        reason = f"malformed JSON: {ctx.get('error', first['msg'])}"
+    elif kind in ("model_type", "model_attributes_type"):
+        reason = "must be a JSON object"
+    elif kind == "extra_forbidden":
+        reason = "unknown field"
+    elif kind == "missing":
+        reason = "required field is missing"
+    else:
+        reason = f"{first['msg'].removeprefix('Value error, ')} (got {_short(first['input'])})"
+    if len(errors) > 1:
+        reason += f" (+{len(errors) - 1} more)"
+    return loc, reason
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def encode(message: Message) -> bytes:
+    """Serialise a message for publishing (nulls left out, so optional fields stay optional)."""
+    return message.model_dump_json(exclude_none=True).encode("utf-8")

@@ -1,0 +1,1 @@
+"""Simulated floors: event streams that speak only the contract topics."""
