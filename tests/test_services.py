@@ -16,6 +16,7 @@ import pytest
 # The public `from influxdb_client import Point` is not an explicit re-export for mypy.
 from influxdb_client.client.write.point import Point
 from paho.mqtt.enums import CallbackAPIVersion
+
 from tests.services import Influxd, Mosquitto, find_binary, wait_for
 
 

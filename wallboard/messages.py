@@ -79,7 +79,8 @@ class CallEvent(Message):
 
     call: Id = Field(description="Call id, unique per call")
     event: CallEventKind
-    wait_s: Duration | None = Field(None, description="Queue wait; required on answered and abandoned")
+    wait_s: Duration | None = Field(
+        None, description="Queue wait; required on answered and abandoned")
     agent: Id | None = Field(None, description="Agent; required on answered and completed")
     handle_s: Duration | None = Field(
         None, description="Talk + hold + wrap-up; required on completed")
@@ -120,7 +121,7 @@ class AgentState(Message):
 
 
 class AgentSignal(Message):
-    """``agent/{agent}/signal``: a fact about a caller or call (never about the agent's emotions)."""
+    """``agent/{agent}/signal``: a fact about a caller or a call, never the agent's emotions."""
 
     kind: SignalKind
     call: Id | None = None
@@ -242,7 +243,7 @@ class StrainComponent(BaseModel):
 
 
 class AgentWellbeing(Message):
-    """``agent/{agent}/wellbeing``: workload strain (provisional shape; the wellbeing issue owns it)."""
+    """``agent/{agent}/wellbeing``: workload strain; provisional, the wellbeing issue owns it."""
 
     score: float = Field(ge=0, le=100)
     components: list[StrainComponent] = Field(max_length=32)
@@ -288,8 +289,10 @@ class Cleared:
     topic: Topic
 
 
-def decode(topic: str, payload: bytes, *, now: float, root: str = DEFAULT_ROOT) -> Envelope | Cleared:
-    """Validate one MQTT message; raise ``BadMessage`` (and nothing else) if it breaks the contract."""
+def decode(
+    topic: str, payload: bytes, *, now: float, root: str = DEFAULT_ROOT
+) -> Envelope | Cleared:
+    """Validate one MQTT message; raise ``BadMessage``, and nothing else, if it is bad."""
     try:
         parsed = parse(topic, root=root)
         return _decode_payload(parsed, topic, payload, now)

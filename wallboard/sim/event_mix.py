@@ -94,24 +94,25 @@ def generate(start: float, duration_s: float, settings: MixSettings | None = Non
         t, _, what, args = heapq.heappop(sim.heap)
         sim.now = t
         if what == "arrive":
-            (q,) = args
-            assert isinstance(q, str)
+            queue = args[0]
+            assert isinstance(queue, str)
             n += 1
             call = f"c{n:07d}"
-            sim.call(q, call=call, event="offered")
-            sim.at(t + rng.expovariate(per_queue_rate), "arrive", q)
-            free = next((a for a in by_queue[q] if a.free), None)
+            sim.call(queue, call=call, event="offered")
+            sim.at(t + rng.expovariate(per_queue_rate), "arrive", queue)
+            free = next((a for a in by_queue[queue] if a.free), None)
             if free is not None:
                 _answer(sim, free, call, t)
             else:
-                sim.waiting[q].append((call, t))
-                sim.at(t + rng.expovariate(1 / cfg.mean_patience_s), "abandon", q, call, t)
+                sim.waiting[queue].append((call, t))
+                sim.at(t + rng.expovariate(1 / cfg.mean_patience_s), "abandon", queue, call, t)
         elif what == "abandon":
-            q, call, offered = args
-            assert isinstance(q, str) and isinstance(call, str) and isinstance(offered, float)
-            if call not in sim.answered:
-                sim.waiting[q] = deque(c for c in sim.waiting[q] if c[0] != call)
-                sim.call(q, call=call, event="abandoned", wait_s=round(t - offered, 3))
+            queue, gone, offered = args
+            assert isinstance(queue, str) and isinstance(gone, str)
+            assert isinstance(offered, float)
+            if gone not in sim.answered:
+                sim.waiting[queue] = deque(c for c in sim.waiting[queue] if c[0] != gone)
+                sim.call(queue, call=gone, event="abandoned", wait_s=round(t - offered, 3))
         else:
             _agent_step(sim, what, args)
     return sim.out
