@@ -20,8 +20,9 @@ def _check_message(args: argparse.Namespace) -> int:
     """Validate one message the way every Wallboard service will."""
     payload: bytes = sys.stdin.buffer.read() if args.payload == "-" else args.payload.encode(
         "utf-8", "surrogateescape")
-    if args.payload == "-" and payload.endswith(b"\n"):
-        payload = payload.rstrip(b"\r\n")  # shells and editors add a newline the contract doesn't
+    if args.payload == "-":
+        # Shells and editors add a final newline; a payload of only newlines stays as sent.
+        payload = payload.rstrip(b"\r\n") or payload
     now = args.now if args.now is not None else time.time()
     try:
         result = decode(args.topic, payload, now=now, root=args.root)

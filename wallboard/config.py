@@ -25,7 +25,8 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 class Section(BaseModel):
     """Base for config sections: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: TOML has real types, so "yes" for a bool or "20" for a number is a typo.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class SiteConfig(Section):
@@ -42,7 +43,7 @@ class SiteConfig(Section):
     def _known_zone(cls, name: str) -> str:
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory
             raise ValueError(f"unknown time zone {name!r}") from None
         return name
 
@@ -84,7 +85,8 @@ class MqttConfig(Section):
     password_env: str = Field(
         "WALLBOARD_MQTT_PASSWORD", description="Environment variable holding the password")
     tls: bool = False
-    ca_file: Path | None = Field(None, description="CA bundle for TLS; system CAs if unset")
+    ca_file: Annotated[Path, Field(strict=False)] | None = Field(
+        None, description="CA bundle for TLS; system CAs if unset")
 
     @field_validator("topic_root")
     @classmethod
@@ -113,15 +115,6 @@ class WallboardConfig(Section):
     influx: InfluxConfig = InfluxConfig()
     kpi: QueuePolicyConfig = QueuePolicyConfig()
     queues: dict[Id, QueueOverride] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _queue_policies_valid(self) -> Self:
-        for queue in self.queues:
-            try:
-                self.policy_config(queue)
-            except ValidationError as exc:
-                raise ValueError(f"queues.{queue}: {exc.errors()[0]['msg']}") from None
-        return self
 
     def policy_config(self, queue: str) -> QueuePolicyConfig:
         """The default policy with this queue's overrides applied."""
@@ -158,12 +151,27 @@ def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc)) from None
     try:
-        return WallboardConfig.model_validate(data)
+        config = WallboardConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(path, key, reason.removeprefix("Value error, ")) from None
+        raise ConfigError(path, *_describe(exc)) from None
+    for queue in config.queues:
+        # A queue's overrides are only checked once merged with the defaults they change.
+        try:
+            config.policy_config(queue)
+        except ValidationError as exc:
+            key, reason = _describe(exc)
+            prefix = f"queues.{queue}"
+            raise ConfigError(path, prefix if key == "(top level)" else f"{prefix}.{key}",
+                              reason) from None
+    return config
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    """The first error as (dotted key, reason)."""
+    first = exc.errors(include_url=False)[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+    return key, reason.removeprefix("Value error, ")
 
 
 def load_config(path: Path) -> WallboardConfig:

@@ -33,8 +33,10 @@ Timestamp = Annotated[float, Field(ge=0, description="Unix epoch seconds")]
 Duration = Annotated[float, Field(ge=0, description="seconds, never negative")]
 Ratio = Annotated[float, Field(ge=0, le=1)]
 Count = Annotated[int, Field(ge=0)]
-ShortText = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Label = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+# Free text is shown on screens and in logs: no control characters or line separators.
+_TEXT = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+ShortText = Annotated[str, StringConstraints(max_length=200, pattern=_TEXT)]
+Label = Annotated[str, StringConstraints(max_length=64, pattern=_TEXT)]
 
 CallEventKind = Literal["offered", "answered", "abandoned", "completed"]
 AgentStateName = Literal["available", "talking", "hold", "wrap_up", "break", "offline"]
@@ -354,5 +356,9 @@ def _short(value: Any) -> str:
 
 
 def encode(message: Message) -> bytes:
-    """Serialise a message for publishing (nulls left out, so optional fields stay optional)."""
-    return message.model_dump_json(exclude_none=True).encode("utf-8")
+    """Serialise a message for publishing: unset optional fields are left out at the top level.
+
+    Nested nulls stay, because some are required (a KPI rate with nothing to measure is null).
+    """
+    empty = {name for name, value in message if value is None}
+    return message.model_dump_json(exclude=empty).encode("utf-8")
