@@ -1,0 +1,158 @@
+"""Help-request lifecycle, escalation and hold reminders, on an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from wallboard.floor.agents import AgentView
+from wallboard.floor.effects import ClearAlert, DeskCommand, RaiseAlert
+from wallboard.floor.help import TRANSITIONS, HelpBoard, alert_id, level_for, percentile
+from wallboard.floor.holds import HoldReminders
+
+T0 = 1_795_420_800.0
+STATES = ("requested", "acknowledged", "resolved", "cancelled")
+
+
+@pytest.mark.parametrize("before", [None, *STATES])
+@pytest.mark.parametrize("after", STATES)
+def test_every_transition_follows_the_table(before, after):
+    board = HelpBoard()
+    path = {None: [], "requested": ["requested"], "acknowledged": ["requested", "acknowledged"],
+            "resolved": ["requested", "resolved"], "cancelled": ["requested", "cancelled"]}
+    for i, step in enumerate(path[before]):
+        assert board.apply("d1", "r1", step, T0 + i)[0] == "applied"
+    outcome, _ = board.apply("d1", "r1", after, T0 + 10)
+    if before == after:
+        assert outcome == "duplicate"
+    else:
+        assert outcome == ("applied" if (before, after) in TRANSITIONS else "refused")
+
+
+def test_ack_for_a_resolved_request_is_refused_and_changes_nothing():
+    board = HelpBoard()
+    board.apply("d1", "r1", "requested", T0)
+    board.apply("d1", "r1", "resolved", T0 + 30, by="sup1")
+    assert board.apply("d1", "r1", "acknowledged", T0 + 40) == ("refused", [])
+    assert board.open_requests() == []
+    assert board.closed[-1].time_to_resolve_s == 30.0
+
+
+def test_a_step_for_a_request_the_desk_does_not_have_is_refused():
+    board = HelpBoard()
+    board.apply("d1", "r1", "requested", T0)
+    assert board.apply("d1", "r9", "acknowledged", T0 + 5)[0] == "refused"
+    assert board.open_requests()[0].state == "requested"
+
+
+def test_a_new_press_replaces_a_request_the_desk_lost():
+    board = HelpBoard()
+    board.apply("d1", "r1", "requested", T0)
+    assert board.apply("d1", "r2", "requested", T0 + 100)[0] == "applied"
+    assert [r.request for r in board.open_requests()] == ["r2"]
+    assert (board.closed[0].request, board.closed[0].state) == ("r1", "cancelled")
+
+
+def test_times_to_acknowledge_and_resolve():
+    board = HelpBoard()
+    board.apply("d1", "r1", "requested", T0, agent="a7")
+    board.apply("d1", "r1", "acknowledged", T0 + 25, by="kiosk-1")
+    req = board.open_requests()[0]
+    assert (req.time_to_acknowledge_s, req.time_to_resolve_s, req.by) == (25.0, None, "kiosk-1")
+    assert req.age_s(T0 + 40) == 40.0
+    board.apply("d1", "r1", "resolved", T0 + 95)
+    done = board.closed[-1]
+    assert (done.time_to_acknowledge_s, done.time_to_resolve_s, done.agent) == (25.0, 95.0, "a7")
+    assert done.age_s(T0 + 1000) == 95.0
+
+
+@pytest.mark.parametrize(("age", "level"), [(0, 0), (59.9, 0), (60, 1), (119.9, 1), (120, 2),
+                                            (3600, 2)])
+def test_escalation_level_by_age(age, level):
+    assert level_for(age, 60.0) == level
+
+
+def test_escalation_raises_then_escalates_then_clears_on_the_injected_clock():
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d4", "r1", "requested", T0, agent="a2")
+    assert board.tick(T0 + 59) == []
+    first = board.tick(T0 + 60)
+    assert first == [RaiseAlert("help-d4", 1, "help_unacknowledged",
+                                "Desk d4 (a2) has waited 1 min for a supervisor",
+                                desk="d4", agent="a2", request="r1")]
+    assert board.tick(T0 + 90) == []  # raised once, not on every tick
+    second = board.tick(T0 + 121)
+    assert [(e.level, e.text.endswith("escalated")) for e in second
+            if isinstance(e, RaiseAlert)] == [(2, True)]
+    assert board.apply("d4", "r1", "acknowledged", T0 + 130) == (
+        "applied", [ClearAlert("help-d4")])
+    assert board.tick(T0 + 500) == []  # acknowledged requests don't escalate
+
+
+def test_cancelling_an_escalated_request_clears_its_alert():
+    board = HelpBoard(escalate_after_s=30.0)
+    board.apply("d1", "r1", "requested", T0)
+    board.tick(T0 + 31)
+    assert board.apply("d1", "r1", "cancelled", T0 + 40)[1] == [ClearAlert("help-d1")]
+
+
+def test_alert_id_fits_the_id_limit():
+    assert alert_id("d1") == "help-d1"
+    long_desk = "d" * 64
+    assert len(alert_id(long_desk)) <= 64 and alert_id(long_desk) != alert_id("e" * 64)
+
+
+@pytest.mark.parametrize(("values", "p", "expected"), [
+    ([], 50, None), ([7.0], 90, 7.0), ([1.0, 2.0, 3.0, 4.0], 50, 2.0),
+    ([float(v) for v in range(1, 11)], 90, 9.0), ([5.0, 1.0, 3.0], 50, 3.0),
+])
+def test_nearest_rank_percentile(values, p, expected):
+    assert percentile(values, p) == expected
+
+
+def test_response_times_today():
+    board = HelpBoard()
+    for i, (ack, resolve) in enumerate([(10, 60), (20, 120), (30, 180), (200, 400)]):
+        desk = f"d{i}"
+        board.apply(desk, f"r{i}", "requested", T0)
+        board.apply(desk, f"r{i}", "acknowledged", T0 + ack)
+        board.apply(desk, f"r{i}", "resolved", T0 + resolve)
+    board.apply("d9", "old", "requested", T0 - 90_000)
+    board.apply("d9", "old", "resolved", T0 - 80_000)
+    stats = board.response_times(since=T0)
+    assert stats == {"ack_p50_s": 20.0, "ack_p90_s": 200.0,
+                     "resolve_p50_s": 120.0, "resolve_p90_s": 400.0}
+
+
+def _view(agent: str, state: str, since: float, desk: str | None = "d1") -> AgentView:
+    return AgentView(agent, state, since, 0.0, None, desk, "q", None, None)
+
+
+def test_hold_reminder_nudges_once_and_clears_once():
+    holds = HoldReminders(remind_after_s=60.0)
+    on_hold = [_view("a1", "hold", T0)]
+    assert holds.tick(on_hold, T0 + 59) == []
+    assert holds.tick(on_hold, T0 + 60) == [DeskCommand("d1", "nudge")]
+    assert holds.tick(on_hold, T0 + 90) == []
+    assert [v.agent for v in holds.long_holds(on_hold, T0 + 90)] == ["a1"]
+    assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 95) == [
+        DeskCommand("d1", "clear_nudge")]
+    assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 99) == []
+
+
+def test_hold_reminder_follows_an_agent_who_changes_desk_and_skips_deskless_agents():
+    holds = HoldReminders(remind_after_s=10.0)
+    holds.tick([_view("a1", "hold", T0, desk="d1")], T0 + 20)
+    assert holds.tick([_view("a1", "hold", T0, desk="d2")], T0 + 30) == [
+        DeskCommand("d1", "clear_nudge"), DeskCommand("d2", "nudge")]
+    assert holds.tick([_view("a2", "hold", T0, desk=None)], T0 + 30) == []
+
+
+def test_redelivered_retained_help_messages_are_duplicates_not_new_requests():
+    board = HelpBoard()
+    board.apply("d1", "r1", "requested", T0)
+    board.apply("d1", "r1", "resolved", T0 + 50)
+    # A reconnecting consumer gets the retained message again, or an older one late.
+    assert board.apply("d1", "r1", "resolved", T0 + 50)[0] == "duplicate"
+    assert board.apply("d1", "r1", "requested", T0)[0] == "refused"
+    assert board.open_requests() == []
+    assert len(board.closed) == 1

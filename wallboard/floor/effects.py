@@ -1,0 +1,37 @@
+"""What the pure core asks the shell to do, as plain values: alerts and desk commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlert:
+    """Publish (or re-publish at a new level) the retained alert ``alert``."""
+
+    alert: str
+    level: int
+    kind: str
+    text: str
+    desk: str | None = None
+    agent: str | None = None
+    request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClearAlert:
+    """Clear the retained alert ``alert`` (an empty retained payload)."""
+
+    alert: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeskCommand:
+    """Send ``cmd`` to the desk unit at ``desk``."""
+
+    desk: str
+    cmd: Literal["nudge", "clear_nudge"]
+
+
+Effect = RaiseAlert | ClearAlert | DeskCommand

@@ -1,0 +1,179 @@
+"""Help requests: requested → acknowledged → resolved, or cancelled at any point.
+
+Every transition the lifecycle allows is in ``TRANSITIONS``; anything else (an ack for a
+request already resolved, say) is refused and counted, never applied. Escalation is a pure
+function of age: unacknowledged after ``escalate_after_s`` raises a level-1 alert, after twice
+that a level-2 alert, and handling the request clears it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from wallboard.floor.effects import ClearAlert, Effect, RaiseAlert
+from wallboard.messages import HelpState
+
+Outcome = Literal["applied", "duplicate", "refused"]
+
+# (from, to) pairs the lifecycle allows; None is "no request yet". Resolving a request that
+# was never acknowledged is allowed: the supervisor who arrives has acknowledged it too.
+TRANSITIONS: frozenset[tuple[HelpState | None, HelpState]] = frozenset({
+    (None, "requested"),
+    ("requested", "acknowledged"),
+    ("requested", "resolved"),
+    ("requested", "cancelled"),
+    ("acknowledged", "resolved"),
+    ("acknowledged", "cancelled"),
+})
+OPEN: frozenset[HelpState] = frozenset({"requested", "acknowledged"})
+
+
+@dataclass(frozen=True, slots=True)
+class HelpRequest:
+    """One request's lifecycle with the time of each step."""
+
+    request: str
+    desk: str
+    state: HelpState
+    requested_at: float
+    agent: str | None = None
+    acknowledged_at: float | None = None
+    closed_at: float | None = None
+    by: str | None = None
+    level: int = 0  # escalation level now: 0 none, 1 raised, 2 escalated
+
+    def age_s(self, now: float) -> float:
+        """Seconds since the press, until the request closed."""
+        end = self.closed_at if self.closed_at is not None else now
+        return max(0.0, end - self.requested_at)
+
+    @property
+    def time_to_acknowledge_s(self) -> float | None:
+        """Press to acknowledgement (or to resolution, if that came first)."""
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.requested_at
+
+    @property
+    def time_to_resolve_s(self) -> float | None:
+        """Press to resolution; None unless resolved."""
+        if self.state != "resolved" or self.closed_at is None:
+            return None
+        return self.closed_at - self.requested_at
+
+
+def alert_id(desk: str) -> str:
+    """The alert id for a desk's help escalation, kept within the 64-character id limit."""
+    name = f"help-{desk}"
+    return name if len(name) <= 64 else "help-" + hashlib.sha1(desk.encode()).hexdigest()[:16]
+
+
+def level_for(age_s: float, escalate_after_s: float) -> int:
+    """Escalation level of an unacknowledged request of this age."""
+    if age_s >= 2 * escalate_after_s:
+        return 2
+    return 1 if age_s >= escalate_after_s else 0
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (always a value that happened); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+class HelpBoard:
+    """Every desk's current request, plus the closed ones for today's response times."""
+
+    def __init__(self, escalate_after_s: float = 60.0) -> None:
+        self.escalate_after_s = escalate_after_s
+        self.by_desk: dict[str, HelpRequest] = {}
+        self.closed: list[HelpRequest] = []
+        # Each desk's last closed request: a retained help message is delivered again on
+        # every reconnect, and must read as a duplicate, not as a step for an unknown request.
+        self.last_closed: dict[str, HelpRequest] = {}
+
+    def apply(self, desk: str, request: str, state: HelpState, ts: float,
+              agent: str | None = None, by: str | None = None) -> tuple[Outcome, list[Effect]]:
+        """Move ``request`` at ``desk`` to ``state`` at ``ts``, if the lifecycle allows it."""
+        current = self.by_desk.get(desk)
+        done = self.last_closed.get(desk)
+        if current is None and done is not None and done.request == request:
+            return ("duplicate" if done.state == state else "refused"), []
+        if current is not None and current.request != request:
+            if state != "requested":
+                return "refused", []  # a step for a request this desk no longer has
+            if current.state in OPEN:
+                # A new press replaces a request the desk lost track of (a reboot, say).
+                self._close(replace(current, state="cancelled", closed_at=ts))
+            current = None
+        before = current.state if current is not None else None
+        if before == state:
+            return "duplicate", []
+        if (before, state) not in TRANSITIONS:
+            return "refused", []
+        if current is None:
+            self.by_desk[desk] = HelpRequest(request, desk, "requested", ts, agent)
+            return "applied", []
+        updated = replace(current, state=state, by=by or current.by,
+                          agent=current.agent or agent)
+        if state in ("acknowledged", "resolved") and current.acknowledged_at is None:
+            updated = replace(updated, acknowledged_at=ts)
+        effects: list[Effect] = []
+        if current.level:
+            effects.append(ClearAlert(alert_id(desk)))
+            updated = replace(updated, level=0)
+        if state in OPEN:
+            self.by_desk[desk] = updated
+        else:
+            self._close(replace(updated, closed_at=ts))
+        return "applied", effects
+
+    def _close(self, done: HelpRequest) -> None:
+        self.closed.append(done)
+        self.last_closed[done.desk] = done
+        if self.by_desk.get(done.desk, done).request == done.request:
+            self.by_desk.pop(done.desk, None)
+
+    def tick(self, now: float) -> list[Effect]:
+        """Raise or escalate alerts for unacknowledged requests, as of ``now``."""
+        effects: list[Effect] = []
+        for desk, req in self.by_desk.items():
+            if req.state != "requested":
+                continue
+            level = level_for(req.age_s(now), self.escalate_after_s)
+            if level > req.level:
+                self.by_desk[desk] = replace(req, level=level)
+                minutes = req.age_s(now) / 60
+                who = f" ({req.agent})" if req.agent else ""
+                text = (f"Desk {desk}{who} has waited {minutes:.0f} min for a supervisor"
+                        + (": escalated" if level == 2 else ""))
+                effects.append(RaiseAlert(alert_id(desk), level, "help_unacknowledged", text,
+                                          desk=desk, agent=req.agent, request=req.request))
+        return effects
+
+    def open_requests(self) -> list[HelpRequest]:
+        """Open requests, oldest first."""
+        return sorted(self.by_desk.values(), key=lambda r: r.requested_at)
+
+    def response_times(self, since: float) -> dict[str, float | None]:
+        """p50 and p90 time to acknowledge and to resolve, for requests closed since ``since``."""
+        recent = [r for r in self.closed if r.closed_at is not None and r.closed_at >= since]
+        acks = [t for r in recent if (t := r.time_to_acknowledge_s) is not None]
+        acks += [t for r in self.by_desk.values()
+                 if r.acknowledged_at is not None and r.acknowledged_at >= since
+                 and (t := r.time_to_acknowledge_s) is not None]
+        resolves = [t for r in recent if (t := r.time_to_resolve_s) is not None]
+        return {
+            "ack_p50_s": percentile(acks, 50), "ack_p90_s": percentile(acks, 90),
+            "resolve_p50_s": percentile(resolves, 50), "resolve_p90_s": percentile(resolves, 90),
+        }
+
+    def prune(self, before: float) -> None:
+        """Forget closed requests older than ``before`` (yesterday's are no longer shown)."""
+        self.closed = [r for r in self.closed if r.closed_at is not None and r.closed_at >= before]
