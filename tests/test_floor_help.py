@@ -8,6 +8,7 @@ from wallboard.floor.agents import AgentView
 from wallboard.floor.effects import ClearAlert, DeskCommand, RaiseAlert
 from wallboard.floor.help import TRANSITIONS, HelpBoard, alert_id, level_for, percentile
 from wallboard.floor.holds import HoldReminders
+from wallboard.messages import HelpState
 
 T0 = 1_795_420_800.0
 STATES = ("requested", "acknowledged", "resolved", "cancelled")
@@ -17,8 +18,9 @@ STATES = ("requested", "acknowledged", "resolved", "cancelled")
 @pytest.mark.parametrize("after", STATES)
 def test_every_transition_follows_the_table(before, after):
     board = HelpBoard()
-    path = {None: [], "requested": ["requested"], "acknowledged": ["requested", "acknowledged"],
-            "resolved": ["requested", "resolved"], "cancelled": ["requested", "cancelled"]}
+    path: dict[HelpState | None, list[HelpState]] = {
+        None: [], "requested": ["requested"], "acknowledged": ["requested", "acknowledged"],
+        "resolved": ["requested", "resolved"], "cancelled": ["requested", "cancelled"]}
     for i, step in enumerate(path[before]):
         assert board.apply("d1", "r1", step, T0 + i)[0] == "applied"
     outcome, _ = board.apply("d1", "r1", after, T0 + 10)
