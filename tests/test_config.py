@@ -12,6 +12,9 @@ import pytest
 from pydantic import BaseModel
 
 from wallboard.config import (
+    ControllerConfig,
+    HelpConfig,
+    HoldConfig,
     InfluxConfig,
     MqttConfig,
     QueueOverride,
@@ -58,6 +61,13 @@ DEFAULTS = [
     ("kpi.short_abandon_s", 5.0),
     ("kpi.sl_treatment", "count_against"),
     ("queues", {}),
+    ("help.escalate_after_s", 60.0),
+    ("hold.remind_after_s", 60.0),
+    ("controller.client_id", None),
+    ("controller.session_expiry_s", 86_400),
+    ("controller.state_dir", Path("/var/lib/wallboard/controller")),
+    ("controller.publish_min_interval_s", 1.0),
+    ("controller.publish_max_interval_s", 5.0),
 ]
 
 
@@ -70,7 +80,9 @@ def test_defaults(text, key, expected):
 
 def test_defaults_cover_every_key():
     sections: dict[str, type[BaseModel]] = {"site": SiteConfig, "mqtt": MqttConfig,
-                                            "influx": InfluxConfig, "kpi": QueuePolicyConfig}
+                                            "influx": InfluxConfig, "kpi": QueuePolicyConfig,
+                                            "help": HelpConfig, "hold": HoldConfig,
+                                            "controller": ControllerConfig}
     documented = {key for key, _ in DEFAULTS}
     for section, model in sections.items():
         for name in model.model_fields:
@@ -84,6 +96,7 @@ def test_default_floor_settings_match_the_floor_model_defaults():
     assert settings.window_s == 1800.0
     assert settings.default == QueuePolicy()
     assert settings.queues == {}
+    assert (settings.escalate_after_s, settings.hold_remind_s) == (60.0, 60.0)
 
 
 # --- good values ----------------------------------------------------------------------------
@@ -148,7 +161,9 @@ def test_example_loads_cleanly():
 def test_example_shows_every_section_and_key():
     text = EXAMPLE.read_text(encoding="utf-8")
     sections: dict[str, type[BaseModel]] = {"site": SiteConfig, "mqtt": MqttConfig,
-                                            "influx": InfluxConfig, "kpi": QueuePolicyConfig}
+                                            "influx": InfluxConfig, "kpi": QueuePolicyConfig,
+                                            "help": HelpConfig, "hold": HoldConfig,
+                                            "controller": ControllerConfig}
     for section, model in sections.items():
         match = re.search(rf"^\[{section}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
         assert match, f"[{section}] missing from the example"
@@ -280,6 +295,15 @@ BAD = [
     ("queue-not-a-table", "[queues]\nsales = 3", "queues.sales", "valid dictionary"),
     ("queues-not-a-table", "queues = 3", "queues", "valid dictionary"),
     ("section-not-a-table", "site = \"hq\"", "site", "valid dictionary"),
+    ("escalate-zero", "[help]\nescalate_after_s = 0", "help.escalate_after_s", "greater than 0"),
+    ("remind-too-long", "[hold]\nremind_after_s = 7200", "hold.remind_after_s",
+     "less than or equal to 3600"),
+    ("client-id-hash", "[controller]\nclient_id = \"ctl#1\"", "controller.client_id",
+     "should match pattern"),
+    ("publish-min-above-max", "[controller]\npublish_min_interval_s = 10",
+     "controller", "publish_min_interval_s must not exceed publish_max_interval_s"),
+    ("expiry-negative", "[controller]\nsession_expiry_s = -1", "controller.session_expiry_s",
+     "greater than or equal to 0"),
 ]
 
 

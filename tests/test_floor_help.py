@@ -8,7 +8,7 @@ from wallboard.floor.agents import AgentView
 from wallboard.floor.effects import ClearAlert, DeskCommand, RaiseAlert
 from wallboard.floor.help import TRANSITIONS, HelpBoard, alert_id, level_for, percentile
 from wallboard.floor.holds import HoldReminders
-from wallboard.messages import HelpState
+from wallboard.messages import HelpState, HelpTimes
 
 T0 = 1_795_420_800.0
 STATES = ("requested", "acknowledged", "resolved", "cancelled")
@@ -121,8 +121,8 @@ def test_response_times_today():
     board.apply("d9", "old", "requested", T0 - 90_000)
     board.apply("d9", "old", "resolved", T0 - 80_000)
     stats = board.response_times(since=T0)
-    assert stats == {"ack_p50_s": 20.0, "ack_p90_s": 200.0,
-                     "resolve_p50_s": 120.0, "resolve_p90_s": 400.0}
+    assert stats == HelpTimes(requests=4, ack_p50_s=20.0, ack_p90_s=200.0,
+                              resolve_p50_s=120.0, resolve_p90_s=400.0)
 
 
 def _view(agent: str, state: str, since: float, desk: str | None = "d1") -> AgentView:
@@ -135,7 +135,6 @@ def test_hold_reminder_nudges_once_and_clears_once():
     assert holds.tick(on_hold, T0 + 59) == []
     assert holds.tick(on_hold, T0 + 60) == [DeskCommand("d1", "nudge")]
     assert holds.tick(on_hold, T0 + 90) == []
-    assert [v.agent for v in holds.long_holds(on_hold, T0 + 90)] == ["a1"]
     assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 95) == [
         DeskCommand("d1", "clear_nudge")]
     assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 99) == []

@@ -41,6 +41,8 @@ TOPIC_IDS: dict[Kind, dict[str, str]] = {
     Kind.ALERT: {"alert": "sl-sales"},
     Kind.AGENT_WELLBEING: {"agent": "a-17"},
     Kind.TEAM_WELLBEING: {"team": "blue"},
+    Kind.HELP: {"desk": "d-04"},
+    Kind.SERVICE_STATUS: {"service": "controller"},
 }
 
 
@@ -105,11 +107,17 @@ VALID: dict[Kind, dict[str, Any]] = {
     Kind.DESK_LIGHT: {"ts": NOW - 5, "red": "off", "amber": "blink", "green": "on",
                       "buzzer": "off"},
     Kind.DESK_CMD: {"ts": NOW - 5, "cmd": "ack", "request": "r-77", "by": "sup-2"},
-    Kind.KPI_QUEUE: snapshot(queue="sales"),
+    Kind.KPI_QUEUE: snapshot(queue="sales", long_holds=[
+        {"agent": "a-17", "desk": "d-04", "queue": "sales", "hold_s": 95.0}]),
     Kind.KPI_FLOOR: snapshot(
         queues=["sales", "support", "billing"],
         agents_by_state={"available": 3, "talking": 17, "hold": 1, "wrap_up": 3, "break": 4,
-                         "offline": 12}),
+                         "offline": 12},
+        long_holds=[{"agent": "a-17", "desk": "d-04", "queue": "sales", "hold_s": 95.0}],
+        help_open=[{"desk": "d-04", "request": "r-77", "state": "requested", "agent": "a-17",
+                    "requested_at": NOW - 75, "age_s": 74.0, "level": 1}],
+        help_today={"requests": 12, "ack_p50_s": 41.0, "ack_p90_s": 118.0,
+                    "resolve_p50_s": 260.0, "resolve_p90_s": 610.0}),
     Kind.ALERT: {"ts": NOW - 5, "level": 2, "kind": "sl_breach", "text":
                  "Sales service level 61% (target 80%)", "queue": "sales"},
     Kind.AGENT_WELLBEING: {"ts": NOW - 5, "score": 72.5, "components": [
@@ -118,6 +126,10 @@ VALID: dict[Kind, dict[str, Any]] = {
     ], "suggestion": "recovery_break"},
     Kind.TEAM_WELLBEING: {"ts": NOW - 5, "agents": 9, "mean_score": 41.2,
                           "agents_over_threshold": 2},
+    Kind.HELP: {"ts": NOW - 5, "request": "r-77", "state": "acknowledged", "agent": "a-17",
+                "by": "sup-2", "requested_at": NOW - 50, "acknowledged_at": NOW - 5,
+                "time_to_acknowledge_s": 45.0, "level": 0},
+    Kind.SERVICE_STATUS: {"ts": NOW - 5, "online": True, "version": "0.1.0"},
 }
 
 
@@ -244,6 +256,15 @@ GOOD = [
     _good(Kind.TEAM_WELLBEING, None, {"agents": 9, "mean_score": 41.2,
           "agents_over_threshold": 2}, "team-wellbeing"),
     _good(Kind.TEAM_WELLBEING, {"agents": 3}, {"agents": 3}, "team-wellbeing-minimum-group"),
+    _good(Kind.HELP, None, {"state": "acknowledged", "time_to_acknowledge_s": 45.0,
+          "closed_at": None, "level": 0}, "help-state"),
+    _good(Kind.HELP, {"state": "resolved", "closed_at": NOW - 2, "time_to_resolve_s": 48.0},
+          {"state": "resolved", "time_to_resolve_s": 48.0}, "help-state-resolved"),
+    _good(Kind.KPI_FLOOR, {"help_open": DROP, "help_today": DROP, "long_holds": DROP},
+          {"help_open": [], "long_holds": []}, "kpi-floor-without-help"),
+    _good(Kind.SERVICE_STATUS, None, {"online": True, "version": "0.1.0"}, "service-status"),
+    _good(Kind.SERVICE_STATUS, {"online": False, "version": DROP}, {"online": False},
+          "service-status-last-will"),
 ]
 
 
@@ -430,6 +451,13 @@ BAD = [
     bad_change("missing-component-reason", Kind.AGENT_WELLBEING,
                {"components.1.reason": DROP}, "components.1.reason", "missing"),
     bad_change("missing-team-agents", Kind.TEAM_WELLBEING, {"agents": DROP}, "agents", "missing"),
+    bad_change("missing-help-requested-at", Kind.HELP, {"requested_at": DROP}, "requested_at",
+               "missing"),
+    bad_change("help-level-too-high", Kind.HELP, {"level": 3}, "level", "less than or equal"),
+    bad_change("negative-hold", Kind.KPI_FLOOR, {"long_holds.0.hold_s": -1},
+               "long_holds.0.hold_s", "greater than or equal"),
+    bad_change("missing-service-online", Kind.SERVICE_STATUS, {"online": DROP}, "online",
+               "missing"),
     # extra fields
     bad_change("extra-field", Kind.CALL, {"colour": "red"}, "colour", "unknown field"),
     bad_change("extra-misspelt", Kind.CALL, {"wait": 3}, "wait", "unknown field"),

@@ -20,7 +20,7 @@ from wallboard.topics import (
 
 # Ids used to fill every ``{name}`` segment when a test needs a concrete topic.
 SAMPLE_IDS = {"queue": "sales", "agent": "a-17", "desk": "d.04", "alert": "sl_breach-sales",
-              "team": "Team_1"}
+              "team": "Team_1", "service": "controller"}
 
 
 def ids_for(kind: Kind) -> dict[str, str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from wallboard.config import load_config
+from wallboard.config import WallboardConfig, load_config, parse_config
 from wallboard.errors import BadMessage, ConfigError
 from wallboard.messages import Cleared, decode
 from wallboard.topics import DEFAULT_ROOT
@@ -58,6 +61,34 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(path: str | None) -> WallboardConfig:
+    """The config at ``path``, or every default when no file is given."""
+    return load_config(Path(path)) if path else parse_config("", "(defaults)")
+
+
+def _until_signalled() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, so a service stops cleanly on either."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _controller(args: argparse.Namespace) -> int:
+    """Run the controller until SIGTERM or Ctrl-C."""
+    from wallboard.bootstrap import build_controller
+
+    try:
+        config = _config(args.config)
+        controller = build_controller(config, state_dir=args.state_dir)
+        controller.journal.prepare()
+    except ConfigError as exc:
+        print(f"bad config: {exc}", file=sys.stderr)
+        return 2
+    controller.run(_until_signalled())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
@@ -78,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("file", help="path to wallboard.toml")
     cfg.set_defaults(func=_check_config)
 
+    ctl = sub.add_parser(
+        "controller", help="fold the live floor and publish KPI snapshots, help and alerts")
+    ctl.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    ctl.add_argument("--state-dir", type=Path, default=None,
+                     help="journal directory (default: controller.state_dir from the config)")
+    _log_level(ctl)
+    ctl.set_defaults(func=_controller)
+
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")
     prev.add_argument("--agents", type=int, default=500)
     prev.add_argument("--hours", type=float, default=8.0)
@@ -86,9 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_level(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wallboard`` console script."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "log_level"):
+        logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     code: int = args.func(args)
     return code
 

@@ -107,6 +107,44 @@ class InfluxConfig(Section):
         "WALLBOARD_INFLUX_TOKEN", description="If set, sent as 'Authorization: Token ...'")
 
 
+class HelpConfig(Section):
+    """Help requests from the desks."""
+
+    escalate_after_s: float = Field(
+        60.0, gt=0, le=3600,
+        description="An unacknowledged request raises an alert after this; level 2 at twice it")
+
+
+class HoldConfig(Section):
+    """Hold reminders."""
+
+    remind_after_s: float = Field(
+        60.0, gt=0, le=3600, description="A hold longer than this nudges the agent's desk")
+
+
+class ControllerConfig(Section):
+    """The controller service."""
+
+    client_id: Id | None = Field(
+        None, description="MQTT client id; default 'wallboard-controller-<site id>'")
+    session_expiry_s: int = Field(
+        86_400, ge=0, le=7 * 86_400,
+        description="How long the broker keeps queuing for a stopped controller")
+    state_dir: Annotated[Path, Field(strict=False)] = Field(
+        Path("/var/lib/wallboard/controller"),
+        description="Directory for the event journal that restores today's counters")
+    publish_min_interval_s: float = Field(
+        1.0, gt=0, le=60, description="A snapshot topic is published at most this often")
+    publish_max_interval_s: float = Field(
+        5.0, gt=0, le=300, description="...and at least this often, even with no change")
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> Self:
+        if self.publish_min_interval_s > self.publish_max_interval_s:
+            raise ValueError("publish_min_interval_s must not exceed publish_max_interval_s")
+        return self
+
+
 class WallboardConfig(Section):
     """The whole ``wallboard.toml``."""
 
@@ -115,6 +153,14 @@ class WallboardConfig(Section):
     influx: InfluxConfig = InfluxConfig()
     kpi: QueuePolicyConfig = QueuePolicyConfig()
     queues: dict[Id, QueueOverride] = Field(default_factory=dict)
+    help: HelpConfig = HelpConfig()
+    hold: HoldConfig = HoldConfig()
+    controller: ControllerConfig = ControllerConfig()
+
+    @property
+    def controller_client_id(self) -> str:
+        """The controller's fixed MQTT client id, which keeps its persistent session."""
+        return self.controller.client_id or f"wallboard-controller-{self.site.id}"[:64]
 
     def policy_config(self, queue: str) -> QueuePolicyConfig:
         """The default policy with this queue's overrides applied."""
@@ -141,6 +187,8 @@ class WallboardConfig(Section):
             window_s=self.site.sliding_window_min * 60.0,
             default=policy(self.kpi),
             queues={q: policy(self.policy_config(q)) for q in self.queues},
+            escalate_after_s=self.help.escalate_after_s,
+            hold_remind_s=self.hold.remind_after_s,
         )
 
 

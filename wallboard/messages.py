@@ -26,6 +26,7 @@ from wallboard.errors import BadMessage
 from wallboard.topics import DEFAULT_ROOT, ID_PATTERN, Kind, Topic, parse
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_LISTED = 100  # list entries in one snapshot: keeps it well inside the payload limit
 MAX_FUTURE_S = 86_400.0  # clocks drift, but an event a day ahead is a broken clock
 
 Id = Annotated[str, StringConstraints(pattern=f"^{ID_PATTERN}$")]
@@ -170,10 +171,14 @@ class DeskCmd(Message):
         return self
 
 
-class WindowKpi(BaseModel):
-    """KPIs over one named window; rates are null when there is nothing to measure."""
+class Part(BaseModel):
+    """Base of objects nested in a payload: the same strictness as ``Message``, no ``ts``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class WindowKpi(Part):
+    """KPIs over one named window; rates are null when there is nothing to measure."""
 
     name: Label = Field(description="'today' or the sliding window, e.g. 'last 30 min'")
     start: Timestamp
@@ -193,6 +198,37 @@ class WindowKpi(BaseModel):
     occupancy: Ratio | None
 
 
+class LongHold(Part):
+    """An agent who has kept a caller on hold past the reminder time."""
+
+    agent: Id
+    desk: Id | None = None
+    queue: Id | None = None
+    hold_s: Duration
+
+
+class OpenHelp(Part):
+    """A help request not yet resolved or cancelled, as the floor snapshot lists it."""
+
+    desk: Id
+    request: Id
+    state: HelpState
+    agent: Id | None = None
+    requested_at: Timestamp
+    age_s: Duration
+    level: int = Field(ge=0, le=2, description="Escalation: 0 none, 1 raised, 2 escalated")
+
+
+class HelpTimes(Part):
+    """Today's help response times; nearest-rank percentiles, null until something happened."""
+
+    requests: Count = Field(0, description="Requests made today")
+    ack_p50_s: Duration | None = Field(None, description="Median press-to-acknowledge time")
+    ack_p90_s: Duration | None = None
+    resolve_p50_s: Duration | None = Field(None, description="Median press-to-resolve time")
+    resolve_p90_s: Duration | None = None
+
+
 class KpiSnapshot(Message):
     """Fields shared by the queue and floor snapshots: live values plus two windows."""
 
@@ -206,6 +242,9 @@ class KpiSnapshot(Message):
     agents_logged_in: Count
     today: WindowKpi
     sliding: WindowKpi
+    long_holds: list[LongHold] = Field(
+        default_factory=list, max_length=MAX_LISTED,
+        description="Agents holding a caller past the reminder time, longest first")
 
 
 class QueueKpi(KpiSnapshot):
@@ -219,6 +258,10 @@ class FloorKpi(KpiSnapshot):
 
     queues: list[Id]
     agents_by_state: dict[AgentStateName, Count]
+    help_open: list[OpenHelp] = Field(
+        default_factory=list, max_length=MAX_LISTED, description="Open help requests, oldest first")
+    help_today: HelpTimes = Field(
+        default_factory=lambda: HelpTimes(), description="Today's help response times")
 
 
 class Alert(Message):
@@ -233,10 +276,8 @@ class Alert(Message):
     request: Id | None = None
 
 
-class StrainComponent(BaseModel):
+class StrainComponent(Part):
     """One capped part of a strain score, with the reason it shows."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     name: Id
     value: float
@@ -260,6 +301,28 @@ class TeamWellbeing(Message):
     agents_over_threshold: Count
 
 
+class HelpStatus(Message):
+    """``help/{desk}``: the controller's record of the desk's latest request, with its times."""
+
+    request: Id
+    state: HelpState
+    agent: Id | None = None
+    by: Id | None = Field(None, description="Who acknowledged or resolved it")
+    requested_at: Timestamp
+    acknowledged_at: Timestamp | None = None
+    closed_at: Timestamp | None = Field(None, description="When it was resolved or cancelled")
+    time_to_acknowledge_s: Duration | None = None
+    time_to_resolve_s: Duration | None = None
+    level: int = Field(0, ge=0, le=2, description="Escalation: 0 none, 1 raised, 2 escalated")
+
+
+class ServiceStatus(Message):
+    """``service/{service}/status``: a service's retained online flag; its last will says false."""
+
+    online: bool
+    version: Label | None = None
+
+
 MODELS: dict[Kind, type[Message]] = {
     Kind.CALL: CallEvent,
     Kind.AGENT_STATE: AgentState,
@@ -273,6 +336,8 @@ MODELS: dict[Kind, type[Message]] = {
     Kind.ALERT: Alert,
     Kind.AGENT_WELLBEING: AgentWellbeing,
     Kind.TEAM_WELLBEING: TeamWellbeing,
+    Kind.HELP: HelpStatus,
+    Kind.SERVICE_STATUS: ServiceStatus,
 }
 
 

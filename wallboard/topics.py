@@ -32,6 +32,8 @@ class Kind(StrEnum):
     ALERT = "alert"
     AGENT_WELLBEING = "agent_wellbeing"
     TEAM_WELLBEING = "team_wellbeing"
+    HELP = "help"
+    SERVICE_STATUS = "service_status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,12 @@ TOPICS: tuple[TopicSpec, ...] = (
               "The agent's workload strain indicators (supervisor screens only)."),
     TopicSpec(Kind.TEAM_WELLBEING, "team/{team}/wellbeing", "controller", 1, True,
               "A team's aggregate strain, only for teams of at least min_group agents."),
+    TopicSpec(Kind.HELP, "help/{desk}", "controller", 1, True,
+              "The desk's latest help request as the controller sees it: state, times, "
+              "escalation level."),
+    TopicSpec(Kind.SERVICE_STATUS, "service/{service}/status",
+              "each service (also its last will)", 1, True,
+              "Whether a service (controller, recorder) is running, so screens can say so."),
 )
 
 SPECS: dict[Kind, TopicSpec] = {spec.kind: spec for spec in TOPICS}

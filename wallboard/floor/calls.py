@@ -2,6 +2,10 @@
 
 Every event counts in the window its own ``ts`` falls in, so a late event lands in the right
 day and the right slice of the sliding window. A repeated (call, event) pair is ignored.
+Events that contradict what is known (answered after abandoned, say) are refused. A
+``completed`` for a call not yet seen is held back until the call's earlier events arrive,
+since QoS 1 can deliver them late; if they never do, it is dropped when the call would be
+forgotten anyway.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 from wallboard.floor.days import DayCalendar
 from wallboard.floor.settings import QueuePolicy
@@ -16,6 +21,9 @@ from wallboard.floor.tally import CallTally
 from wallboard.messages import CallEvent
 
 _BIT = {"offered": 1, "answered": 2, "abandoned": 4, "completed": 8}
+_ENDS = 2 | 4  # answered and abandoned: a call leaves the queue exactly one way
+
+CallOutcome = Literal["applied", "duplicate", "held", "refused"]
 
 # Codes of window entries: what one event adds to a tally.
 OFFERED, ANSWERED_IN_SL, ANSWERED_LATE, ABANDONED_SHORT, ABANDONED_IN_SL, ABANDONED_LATE, \
@@ -75,7 +83,7 @@ class _Call:
 class QueueCalls:
     """Calls of one queue, folded event by event."""
 
-    __slots__ = ("_calls", "_days", "_recent", "calendar", "policy", "waiting")
+    __slots__ = ("_calls", "_days", "_held", "_recent", "calendar", "policy", "waiting")
 
     def __init__(self, policy: QueuePolicy, calendar: DayCalendar) -> None:
         self.policy = policy
@@ -84,15 +92,33 @@ class QueueCalls:
         self.waiting: dict[str, float] = {}  # call id -> offered ts, for calls still in queue
         self._days: dict[dt.date, CallTally] = {}
         self._recent: list[Entry] = []  # sorted by ts; the sliding window reads from here
+        self._held: dict[str, CallEvent] = {}  # call id -> completed event for an unseen call
 
-    def apply(self, msg: CallEvent) -> bool:
-        """Fold one event; False if it repeats one already folded."""
+    def apply(self, msg: CallEvent) -> tuple[CallOutcome, str | None]:
+        """Fold one event; say why when it is a duplicate, held back or refused."""
         bit = _BIT[msg.event]
         call = self._calls.get(msg.call)
+        if call is not None and call.seen & bit:
+            return "duplicate", None
+        if msg.event == "completed" and call is not None and call.seen & 4:
+            return "refused", "completed for a call that was abandoned"
+        if msg.event == "completed" and (call is None or not call.seen & (1 | 2)):
+            if msg.call in self._held:
+                return "duplicate", None
+            self._held[msg.call] = msg
+            return "held", "completed for an unknown call: held until its answer arrives"
+        if call is not None and bit & _ENDS and call.seen & _ENDS:
+            other = "abandoned" if msg.event == "answered" else "answered"
+            return "refused", f"{msg.event} for a call already {other}"
         if call is None:
             call = self._calls[msg.call] = _Call(0, None, False, msg.ts)
-        elif call.seen & bit:
-            return False
+        self._fold(call, msg, bit)
+        held = self._held.pop(msg.call, None)
+        if held is not None:
+            self._fold(call, held, _BIT["completed"])
+        return "applied", None
+
+    def _fold(self, call: _Call, msg: CallEvent, bit: int) -> None:
         call.seen |= bit
         call.last_ts = max(call.last_ts, msg.ts)
         if msg.event == "offered":
@@ -114,7 +140,11 @@ class QueueCalls:
             recent.append(entry)
         else:
             bisect.insort(recent, entry)
-        return True
+
+    @property
+    def held(self) -> int:
+        """Completed events waiting for their call's earlier events."""
+        return len(self._held)
 
     def day_tally(self, date: dt.date) -> CallTally:
         """Counts for one business day (a fresh zero tally if nothing happened)."""
@@ -147,3 +177,5 @@ class QueueCalls:
             del self._calls[call_id]
         for call_id in [c for c, ts in self.waiting.items() if ts < now - stale_s]:
             del self.waiting[call_id]
+        for call_id in [c for c, msg in self._held.items() if msg.ts < horizon]:
+            del self._held[call_id]

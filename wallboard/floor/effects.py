@@ -1,9 +1,11 @@
-"""What the pure core asks the shell to do, as plain values: alerts and desk commands."""
+"""What the pure core asks the shell to do, as plain values: alerts, help states, desk commands."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from wallboard.messages import HelpStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,4 +36,12 @@ class DeskCommand:
     cmd: Literal["nudge", "clear_nudge"]
 
 
-Effect = RaiseAlert | ClearAlert | DeskCommand
+@dataclass(frozen=True, slots=True)
+class PublishHelp:
+    """Publish the retained ``help/{desk}`` state at once."""
+
+    desk: str
+    status: HelpStatus
+
+
+Effect = RaiseAlert | ClearAlert | DeskCommand | PublishHelp

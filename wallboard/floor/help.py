@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from wallboard.floor.effects import ClearAlert, Effect, RaiseAlert
-from wallboard.messages import HelpState
+from wallboard.messages import HelpState, HelpStatus, HelpTimes
 
 Outcome = Literal["applied", "duplicate", "refused"]
 
@@ -29,6 +29,7 @@ TRANSITIONS: frozenset[tuple[HelpState | None, HelpState]] = frozenset({
     ("acknowledged", "cancelled"),
 })
 OPEN: frozenset[HelpState] = frozenset({"requested", "acknowledged"})
+ALERT_KIND = "help_unacknowledged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,16 @@ class HelpRequest:
         if self.state != "resolved" or self.closed_at is None:
             return None
         return self.closed_at - self.requested_at
+
+
+def status(req: HelpRequest, ts: float) -> HelpStatus:
+    """The ``help/{desk}`` message for a request, as of ``ts``."""
+    return HelpStatus(
+        ts=ts, request=req.request, state=req.state, agent=req.agent, by=req.by,
+        requested_at=req.requested_at, acknowledged_at=req.acknowledged_at,
+        closed_at=req.closed_at, time_to_acknowledge_s=req.time_to_acknowledge_s,
+        time_to_resolve_s=req.time_to_resolve_s, level=req.level,
+    )
 
 
 def alert_id(desk: str) -> str:
@@ -153,7 +164,7 @@ class HelpBoard:
                 who = f" ({req.agent})" if req.agent else ""
                 text = (f"Desk {desk}{who} has waited {minutes:.0f} min for a supervisor"
                         + (": escalated" if level == 2 else ""))
-                effects.append(RaiseAlert(alert_id(desk), level, "help_unacknowledged", text,
+                effects.append(RaiseAlert(alert_id(desk), level, ALERT_KIND, text,
                                           desk=desk, agent=req.agent, request=req.request))
         return effects
 
@@ -161,18 +172,28 @@ class HelpBoard:
         """Open requests, oldest first."""
         return sorted(self.by_desk.values(), key=lambda r: r.requested_at)
 
-    def response_times(self, since: float) -> dict[str, float | None]:
-        """p50 and p90 time to acknowledge and to resolve, for requests closed since ``since``."""
+    def response_times(self, since: float) -> HelpTimes:
+        """Requests made since ``since``, and p50/p90 times to acknowledge and to resolve."""
         recent = [r for r in self.closed if r.closed_at is not None and r.closed_at >= since]
         acks = [t for r in recent if (t := r.time_to_acknowledge_s) is not None]
         acks += [t for r in self.by_desk.values()
                  if r.acknowledged_at is not None and r.acknowledged_at >= since
                  and (t := r.time_to_acknowledge_s) is not None]
         resolves = [t for r in recent if (t := r.time_to_resolve_s) is not None]
-        return {
-            "ack_p50_s": percentile(acks, 50), "ack_p90_s": percentile(acks, 90),
-            "resolve_p50_s": percentile(resolves, 50), "resolve_p90_s": percentile(resolves, 90),
-        }
+        made = sum(1 for r in (*self.closed, *self.by_desk.values()) if r.requested_at >= since)
+        return HelpTimes(
+            requests=made,
+            ack_p50_s=percentile(acks, 50), ack_p90_s=percentile(acks, 90),
+            resolve_p50_s=percentile(resolves, 50), resolve_p90_s=percentile(resolves, 90),
+        )
+
+    def latest(self, desk: str) -> HelpRequest | None:
+        """The desk's open request, or else its last closed one."""
+        return self.by_desk.get(desk) or self.last_closed.get(desk)
+
+    def raised_alerts(self) -> dict[str, str]:
+        """Alert id -> request for every request whose escalation alert is up now."""
+        return {alert_id(r.desk): r.request for r in self.by_desk.values() if r.level}
 
     def prune(self, before: float) -> None:
         """Forget closed requests older than ``before`` (yesterday's are no longer shown)."""

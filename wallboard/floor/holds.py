@@ -34,9 +34,3 @@ class HoldReminders:
                 effects.append(DeskCommand(view.desk, "nudge"))
                 self.nudged[view.agent] = view.desk
         return effects
-
-    def long_holds(self, agents: Iterable[AgentView], now: float) -> list[AgentView]:
-        """Agents on hold for longer than the reminder time, longest first, for snapshots."""
-        held = [v for v in agents
-                if v.state == "hold" and now - v.since >= self.remind_after_s]
-        return sorted(held, key=lambda v: v.since)

@@ -17,18 +17,21 @@ from wallboard.floor.tally import CallTally, abandon_rate, aht_s, asa_s, occupan
 from wallboard.messages import (
     AGENT_STATES,
     BUSY_STATES,
+    MAX_LISTED,
     AgentState,
     AgentStateName,
     CallEvent,
     Envelope,
     FloorKpi,
+    LongHold,
     QueueKpi,
     SlTreatment,
     WindowKpi,
 )
 from wallboard.topics import Kind
 
-Outcome = Literal["applied", "duplicate", "ignored"]
+# held: kept back until the events it depends on arrive; refused: contradicts what is known.
+Outcome = Literal["applied", "duplicate", "ignored", "held", "refused"]
 
 
 class FloorModel:
@@ -45,19 +48,26 @@ class FloorModel:
 
     def apply(self, envelope: Envelope) -> Outcome:
         """Fold one validated message. Kinds the floor model doesn't track are 'ignored'."""
+        return self.fold(envelope)[0]
+
+    def fold(self, envelope: Envelope) -> tuple[Outcome, str | None]:
+        """Fold one validated message and say why when it was not applied."""
         msg = envelope.message
         kind = envelope.topic.kind
         if kind is Kind.CALL and isinstance(msg, CallEvent):
-            queue = envelope.topic.ids[0][1]
-            calls = self.queues.get(queue)
-            if calls is None:
-                calls = self.queues[queue] = QueueCalls(self.settings.policy(queue), self.calendar)
-            return "applied" if calls.apply(msg) else "duplicate"
+            return self._calls(envelope.topic.ids[0][1]).apply(msg)
         if kind is Kind.AGENT_STATE and isinstance(msg, AgentState):
-            if msg.queue is not None and msg.queue not in self.queues:
-                self.queues[msg.queue] = QueueCalls(self.settings.policy(msg.queue), self.calendar)
-            return "applied" if self.agents.apply(envelope.topic.ids[0][1], msg) else "duplicate"
-        return "ignored"
+            if msg.queue is not None:
+                self._calls(msg.queue)
+            applied = self.agents.apply(envelope.topic.ids[0][1], msg)
+            return ("applied" if applied else "duplicate"), None
+        return "ignored", None
+
+    def _calls(self, queue: str) -> QueueCalls:
+        calls = self.queues.get(queue)
+        if calls is None:
+            calls = self.queues[queue] = QueueCalls(self.settings.policy(queue), self.calendar)
+        return calls
 
     # -- reading -------------------------------------------------------------------------
 
@@ -75,6 +85,7 @@ class FloorModel:
         occ_today = self.agents.today_totals(today.date, today.start, now)
         occ_window = self.agents.window_totals(window_start, now)
         views = self.agent_views(now)
+        long_holds = _long_holds(views, now, s.hold_remind_s)
 
         per_queue: list[QueueKpi] = []
         floor_today, floor_window = CallTally(), CallTally()
@@ -90,6 +101,7 @@ class FloorModel:
             policy = calls.policy
             per_queue.append(QueueKpi(
                 ts=now, queue=queue, **_policy_fields(policy),
+                long_holds=[h for h in long_holds if h.queue == queue][:MAX_LISTED],
                 **_live(waits, [v for v in views if v.queue == queue], now),
                 today=_window("today", today.start, now, day_tally, policy,
                               _busy_avail(occ_today, queue)),
@@ -105,6 +117,7 @@ class FloorModel:
                             _busy_avail(occ_window, None, whole=True)),
             queues=sorted(self.queues),
             agents_by_state=_by_state(views),
+            long_holds=long_holds[:MAX_LISTED],
         )
         return per_queue, floor
 
@@ -151,6 +164,14 @@ def _live(waits: list[float], views: list[AgentView], now: float) -> _LiveFields
         "agents_on_break": states["break"],
         "agents_logged_in": len(views) - states["offline"],
     }
+
+
+def _long_holds(views: list[AgentView], now: float, after_s: float) -> list[LongHold]:
+    """Agents holding a caller for at least ``after_s``, longest hold first."""
+    held = sorted((v for v in views if v.state == "hold" and now - v.since >= after_s),
+                  key=lambda v: v.since)
+    return [LongHold(agent=v.agent, desk=v.desk, queue=v.queue, hold_s=now - v.since)
+            for v in held]
 
 
 def _by_state(views: list[AgentView]) -> dict[AgentStateName, int]:

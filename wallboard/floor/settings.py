@@ -29,6 +29,8 @@ class FloorSettings:
     default: QueuePolicy = QueuePolicy()
     queues: dict[str, QueuePolicy] = field(default_factory=dict)
     stale_call_s: float = 4 * 3600.0  # a call "waiting" longer than this lost its end event
+    escalate_after_s: float = 60.0  # an unacknowledged help request raises an alert after this
+    hold_remind_s: float = 60.0  # a hold longer than this nudges the agent's desk
 
     def policy(self, queue: str) -> QueuePolicy:
         """The policy for ``queue``: its own, or the site default."""

@@ -1,0 +1,141 @@
+"""Helpers for tests against a live broker: a recording MQTT client and a controller process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.services import Mosquitto, tail, wait_for
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+
+
+class Recorder:
+    """A plain MQTT client that keeps every message it receives, in order, per topic."""
+
+    def __init__(self, broker: Mosquitto, topic_filter: str = "wallboard/#") -> None:
+        self.lock = threading.Lock()
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.latest: dict[str, bytes] = {}
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                                  client_id=f"test-{uuid.uuid4().hex[:10]}")
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.loop_start()
+        self.client.subscribe(topic_filter, qos=1)
+        assert subscribed.wait(5), "subscription not acknowledged"
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        with self.lock:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self.latest[msg.topic] = bytes(msg.payload)
+
+    def publish(self, topic: str, payload: dict[str, Any] | bytes, retain: bool = False) -> None:
+        """Publish with QoS 1 and wait until the broker has it."""
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.client.publish(topic, data, qos=1, retain=retain).wait_for_publish(5)
+
+    def json(self, topic: str) -> dict[str, Any] | None:
+        """The latest payload on ``topic`` as JSON, or None if none (or empty) arrived."""
+        with self.lock:
+            raw = self.latest.get(topic)
+        return json.loads(raw) if raw else None
+
+    def on(self, topic: str) -> list[bytes]:
+        """Every payload received on ``topic``, in order."""
+        with self.lock:
+            return [p for t, p, _ in self.messages if t == topic]
+
+    def wait_json(self, topic: str, check: Callable[[dict[str, Any]], bool],
+                  timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the latest payload on ``topic`` passes ``check``; return it."""
+        def ready() -> dict[str, Any] | None:
+            data = self.json(topic)
+            return data if data is not None and check(data) else None
+        return wait_for(ready, timeout, what=f"{topic} to pass the check")
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def write_config(path: Path, broker: Mosquitto, state_dir: Path, *, site: str = "hq",
+                 extra: str = "") -> Path:
+    """A wallboard.toml for a controller on the test broker, with fast snapshot pacing."""
+    path.write_text(f"""
+[site]
+id = "{site}"
+
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+
+[controller]
+state_dir = "{state_dir}"
+publish_min_interval_s = 0.2
+publish_max_interval_s = 1.0
+{extra}
+""")
+    return path
+
+
+class ControllerProcess:
+    """``wallboard controller`` as a real subprocess, so a test can SIGKILL it."""
+
+    def __init__(self, config: Path, log_path: Path) -> None:
+        self.config, self.log_path = config, log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ControllerProcess:
+        """Start it and return once it has said it is connected."""
+        with self.log_path.open("ab") as log:
+            start = log.tell()
+            env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "wallboard.cli", "controller", "--config",
+                 str(self.config), "--log-level", "DEBUG"],
+                cwd=ROOT_DIR, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env)
+
+        def connected() -> bool:
+            assert self.process is not None and self.process.poll() is None, self.logs()
+            with self.log_path.open("rb") as f:
+                f.seek(start)
+                return b"mqtt connected" in f.read()
+        wait_for(connected, 20, what="the controller to connect")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> int:
+        """SIGTERM and wait; return the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.terminate()
+        try:
+            return self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise AssertionError("controller ignored SIGTERM\n" + self.logs()) from None
+
+    def logs(self) -> str:
+        """The tail of the controller's log."""
+        return tail(self.log_path, 40)

@@ -1,0 +1,154 @@
+"""The one MQTT connection type every Wallboard service uses (paho-mqtt 2.x, MQTT 5).
+
+It sets a retained last will before connecting and publishes a retained "online" status on
+every connect, re-subscribes on every connect (so retained state is delivered again), and
+reconnects with backoff. A refused connection is logged and not treated as connected. The
+message handler runs in paho's network thread: any exception it raises is logged and
+counted here, never allowed to kill that thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """How to reach the broker, and who this client is."""
+
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    # None: a clean session. A number: resume the session, which the broker keeps (and
+    # queues QoS 1 messages for) this many seconds after a disconnect.
+    session_expiry_s: int | None = None
+    status_topic: str | None = None  # retained; payloads below
+    online_payload: bytes = b""
+    offline_payload: bytes = b""
+    keepalive_s: int = 30
+    subscriptions: Sequence[tuple[str, int]] = field(default_factory=tuple)
+
+
+class MqttLink:
+    """A connected paho client running its network loop in a background thread."""
+
+    def __init__(self, settings: LinkSettings, on_message: MessageHandler | None = None,
+                 manual_ack: bool = False) -> None:
+        self.settings = settings
+        self.connected = threading.Event()
+        self._stopping = False
+        self.handler_errors = 0
+        self.handler = on_message  # may be set after construction, before start()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
+                             protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        client.max_queued_messages_set(0)  # never drop our own publishes while reconnecting
+        client.max_inflight_messages_set(100)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if settings.username is not None:
+            client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            client.tls_set(ca_certs=settings.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        if settings.status_topic is not None:
+            client.will_set(settings.status_topic, settings.offline_payload, qos=1, retain=True)
+        client.on_connect = self._connected
+        client.on_disconnect = self._disconnected
+        client.on_message = self._message
+        self.client = client
+
+    def start(self, timeout: float = 10.0) -> bool:
+        """Connect and start the network thread; True once connected within ``timeout``.
+
+        If the broker is down, paho keeps retrying in the background with backoff.
+        """
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
+        clean = s.session_expiry_s is None
+        if not clean:
+            props.SessionExpiryInterval = s.session_expiry_s
+        try:
+            self.client.connect_async(s.host, s.port, s.keepalive_s, clean_start=clean,
+                                      properties=props)
+        except (OSError, ValueError) as exc:
+            log.error("mqtt %s:%s: cannot connect: %s", s.host, s.port, exc)
+            return False
+        self.client.loop_start()
+        return self.connected.wait(timeout)
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
+                ) -> mqtt.MQTTMessageInfo:
+        """Queue a message; paho sends it now, or after reconnecting."""
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a message received with ``manual_ack=True``."""
+        self.client.ack(mid, qos)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish the retained offline status, then disconnect cleanly and stop the thread."""
+        s = self.settings
+        self._stopping = True
+        if s.status_topic is not None and self.connected.is_set():
+            info = self.client.publish(s.status_topic, s.offline_payload, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                log.warning("mqtt: offline status not confirmed before disconnect")
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected.clear()
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+
+    def _connected(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
+                   reason: Any, properties: Properties | None) -> None:
+        s = self.settings
+        if reason.is_failure:
+            log.error("mqtt %s:%s refused the connection: %s", s.host, s.port, reason)
+            return
+        log.info("mqtt connected to %s:%s as %s (session %s)", s.host, s.port, s.client_id,
+                 "resumed" if flags.session_present else "new")
+        if s.subscriptions:
+            client.subscribe(list(s.subscriptions))
+        if s.status_topic is not None:
+            client.publish(s.status_topic, s.online_payload, qos=1, retain=True)
+        self.connected.set()
+
+    def _disconnected(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
+                      reason: Any, properties: Properties | None) -> None:
+        if self.connected.is_set() and not self._stopping:
+            log.warning("mqtt disconnected: %s; reconnecting", reason)
+        self.connected.clear()
+
+    def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self.handler is None:
+            return
+        try:
+            self.handler(message.topic, bytes(message.payload), bool(message.retain))
+        except Exception:  # a bug in a handler must not stop the network thread
+            self.handler_errors += 1
+            log.exception("mqtt: handler failed on %s (payload %r)", message.topic[:200],
+                          message.payload[:120])
+
+
+def password_from_env(name: str) -> str | None:
+    """The secret held in environment variable ``name``, if it is set."""
+    return os.environ.get(name) or None

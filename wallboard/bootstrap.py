@@ -1,0 +1,82 @@
+"""The one place that wires real adapters to the core, from the validated config.
+
+Services and integration tests both start here, so a test exercises the same wiring that
+runs on the floor; only the config (a loopback broker, a temp state dir) differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from wallboard import __version__
+from wallboard.adapters.journal import Journal
+from wallboard.adapters.mqtt import LinkSettings, MqttLink, password_from_env
+from wallboard.config import WallboardConfig
+from wallboard.floor.core import FloorCore
+from wallboard.messages import ServiceStatus, encode
+from wallboard.services.controller import Clock, ControllerService, Pacing, input_subscriptions
+from wallboard.topics import Kind, build
+
+log = logging.getLogger(__name__)
+
+
+def link_settings(config: WallboardConfig, client_id: str, service: str, *,
+                  clock: Clock = time.time, session_expiry_s: int | None = None,
+                  subscriptions: list[tuple[str, int]] | None = None) -> LinkSettings:
+    """Broker settings for one service, with its retained status topic and last will."""
+    m = config.mqtt
+    now = clock()
+    return LinkSettings(
+        host=m.host, port=m.port, client_id=client_id, username=m.username,
+        password=password_from_env(m.password_env), tls=m.tls,
+        ca_file=str(m.ca_file) if m.ca_file else None, session_expiry_s=session_expiry_s,
+        status_topic=build(Kind.SERVICE_STATUS, root=m.topic_root, site=config.site.id,
+                           service=service),
+        online_payload=encode(ServiceStatus(ts=now, online=True, version=__version__)),
+        offline_payload=encode(ServiceStatus(ts=now, online=False, version=__version__)),
+        subscriptions=tuple(subscriptions or ()),
+    )
+
+
+@dataclass(slots=True)
+class Controller:
+    """A wired controller: the service, its broker link and its journal."""
+
+    service: ControllerService
+    link: MqttLink
+    journal: Journal
+
+    def run(self, stop: threading.Event, connect_timeout: float = 10.0) -> None:
+        """Restore, connect, and serve until ``stop`` is set; then shut down cleanly."""
+        self.journal.prepare()
+        self.service.restore()
+        if not self.link.start(connect_timeout):
+            log.warning("broker not reachable yet; retrying in the background")
+        try:
+            self.service.run(stop)
+        finally:
+            self.link.stop()
+            self.journal.close()
+
+
+def build_controller(config: WallboardConfig, *, state_dir: Path | None = None,
+                     clock: Clock = time.time) -> Controller:
+    """Wire the controller from config: core, journal, MQTT link with a persistent session."""
+    core = FloorCore(config.floor_settings())
+    calendar = core.model.calendar
+    journal = Journal(state_dir or config.controller.state_dir,
+                      lambda ts: calendar.day_of(ts).date)
+    c = config.controller
+    root, site = config.mqtt.topic_root, config.site.id
+    link = MqttLink(link_settings(config, config.controller_client_id, "controller",
+                                  clock=clock, session_expiry_s=c.session_expiry_s,
+                                  subscriptions=input_subscriptions(root, site)))
+    service = ControllerService(
+        core, link, root=root, site=site, clock=clock, journal=journal,
+        pacing=Pacing(c.publish_min_interval_s, c.publish_max_interval_s))
+    link.handler = service.handle
+    return Controller(service, link, journal)

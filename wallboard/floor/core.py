@@ -1,0 +1,123 @@
+"""The controller's pure core: every input folded into one place, and what to publish back.
+
+``fold`` takes one decoded message and returns a ``Folded``: the outcome, why it was not
+applied, the effects to carry out now (help states, alerts, desk commands) and which
+snapshots changed. ``tick`` runs the time rules (escalation, hold reminders) at ``now``.
+``snapshots`` reads every KPI snapshot at ``now``. No I/O, and the clock is always passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wallboard.floor.effects import ClearAlert, Effect, PublishHelp, RaiseAlert
+from wallboard.floor.help import ALERT_KIND, HelpBoard, status
+from wallboard.floor.holds import HoldReminders
+from wallboard.floor.model import FloorModel, Outcome
+from wallboard.floor.settings import FloorSettings
+from wallboard.messages import (
+    MAX_LISTED,
+    AgentState,
+    Alert,
+    Cleared,
+    DeskHelp,
+    Envelope,
+    FloorKpi,
+    OpenHelp,
+    QueueKpi,
+)
+from wallboard.topics import Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """What one message did: its outcome, the reason if not applied, and what follows."""
+
+    outcome: Outcome
+    reason: str | None = None
+    effects: tuple[Effect, ...] = ()
+    queues: frozenset[str] = frozenset()  # queue snapshots it changed
+    floor: bool = False  # whether it changed the floor snapshot
+
+
+class FloorCore:
+    """One site's floor model, help board and hold reminders, behind one fold function."""
+
+    def __init__(self, settings: FloorSettings | None = None) -> None:
+        self.settings = settings or FloorSettings()
+        self.model = FloorModel(self.settings)
+        self.help = HelpBoard(self.settings.escalate_after_s)
+        self.holds = HoldReminders(self.settings.hold_remind_s)
+        self._help_day = float("-inf")
+
+    def fold(self, item: Envelope | Cleared) -> Folded:
+        """Fold one decoded message; never raises for a valid one."""
+        if isinstance(item, Cleared):
+            return Folded("ignored")
+        msg, topic = item.message, item.topic
+        if topic.kind is Kind.CALL:
+            outcome, reason = self.model.fold(item)
+            applied = outcome == "applied"
+            return Folded(outcome, reason, queues=frozenset({topic.id("queue")} if applied
+                                                            else ()), floor=applied)
+        if topic.kind is Kind.AGENT_STATE and isinstance(msg, AgentState):
+            record = self.model.agents.by_id.get(topic.id("agent"))
+            before = record.current.queue if record is not None else None
+            outcome, reason = self.model.fold(item)
+            applied = outcome == "applied"
+            touched = {q for q in (before, msg.queue) if q is not None} if applied else set()
+            return Folded(outcome, reason, queues=frozenset(touched), floor=applied)
+        if topic.kind is Kind.DESK_HELP and isinstance(msg, DeskHelp):
+            return self._help(topic.id("desk"), msg)
+        if topic.kind is Kind.ALERT and isinstance(msg, Alert):
+            return self._stale_alert(topic.id("alert"), msg)
+        return Folded("ignored")
+
+    def _help(self, desk: str, msg: DeskHelp) -> Folded:
+        outcome, effects = self.help.apply(desk, msg.request, msg.state, msg.ts, msg.agent,
+                                           msg.by)
+        if outcome == "refused":
+            latest = self.help.latest(desk)
+            now_state = f"{latest.request} is {latest.state}" if latest else "no request"
+            return Folded(outcome, f"{msg.state} for request {msg.request} refused: {now_state}")
+        if outcome != "applied":
+            return Folded(outcome)
+        latest = self.help.latest(desk)
+        if latest is not None:
+            effects.append(PublishHelp(desk, status(latest, msg.ts)))
+        return Folded(outcome, effects=tuple(effects), floor=True)
+
+    def _stale_alert(self, alert: str, msg: Alert) -> Folded:
+        """Clear a help alert that no waiting request backs (left by a run that crashed)."""
+        if msg.kind != ALERT_KIND:
+            return Folded("ignored")
+        if self.help.raised_alerts().get(alert) == msg.request:
+            return Folded("duplicate")  # our own alert, echoed back by the broker
+        return Folded("applied", effects=(ClearAlert(alert),))
+
+    def tick(self, now: float) -> list[Effect]:
+        """Escalations and hold reminders due at ``now``."""
+        effects = self.help.tick(now)
+        for effect in list(effects):
+            if isinstance(effect, RaiseAlert) and effect.desk is not None:
+                latest = self.help.latest(effect.desk)
+                if latest is not None:
+                    effects.append(PublishHelp(effect.desk, status(latest, now)))
+        effects += self.holds.tick(self.model.agent_views(now), now)
+        return effects
+
+    def snapshots(self, now: float) -> tuple[list[QueueKpi], FloorKpi]:
+        """Every queue's snapshot and the floor's (with help requests), as of ``now``."""
+        day_start = self.model.calendar.day_of(now).start
+        if day_start != self._help_day:
+            self.help.prune(day_start)  # yesterday's requests leave today's response times
+            self._help_day = day_start
+        per_queue, floor = self.model.snapshots(now)
+        open_help = [
+            OpenHelp(desk=r.desk, request=r.request, state=r.state, agent=r.agent,
+                     requested_at=r.requested_at, age_s=r.age_s(now), level=r.level)
+            for r in self.help.open_requests()[:MAX_LISTED]
+        ]
+        floor = floor.model_copy(update={"help_open": open_help,
+                                         "help_today": self.help.response_times(day_start)})
+        return per_queue, floor

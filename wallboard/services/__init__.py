@@ -1,0 +1,1 @@
+"""Long-running services: the imperative shells around the pure core."""

@@ -1,0 +1,241 @@
+"""The controller service: MQTT messages in, the pure core in the middle, snapshots out.
+
+``handle`` runs in the MQTT network thread for each message: it decodes, folds, journals
+and carries out the core's immediate effects (help states, alerts, desk commands) before
+returning, which is when paho acknowledges the message to the broker. ``run`` loops on the
+main thread: it runs the time rules and publishes the coalesced, retained KPI snapshots.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from wallboard.adapters.journal import Journal
+from wallboard.errors import BadMessage
+from wallboard.floor.core import FloorCore, Folded
+from wallboard.floor.effects import ClearAlert, DeskCommand, Effect, PublishHelp, RaiseAlert
+from wallboard.messages import Alert, DeskCmd, Envelope, Message, decode, encode
+from wallboard.topics import Kind, build, subscription
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+# Inputs that change the floor; only these are journaled and replayed after a restart.
+JOURNALED = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.DESK_HELP})
+INPUTS = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP, Kind.ALERT)
+TICK_S = 0.2  # how often time rules run: escalation and hold reminders are in whole seconds
+STATS_EVERY_S = 60.0
+FLOOR = "floor"  # the snapshot key for kpi/floor; queue keys are queue ids
+
+
+def input_subscriptions(root: str, site: str) -> list[tuple[str, int]]:
+    """The controller's input topic filters for one site, all QoS 1."""
+    return [(subscription(kind, root=root, site=site), 1) for kind in INPUTS]
+
+
+class Publisher(Protocol):
+    """What the service needs from an MQTT connection."""
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
+                ) -> object:
+        """Queue one message for the broker."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """How often each snapshot topic is published."""
+
+    min_interval_s: float = 1.0
+    max_interval_s: float = 5.0
+
+
+class LogLimiter:
+    """Log at most ``burst`` problem lines per ``period_s``, then one line saying how many
+    were left out, so a flood of bad messages cannot fill the disk."""
+
+    def __init__(self, burst: int = 20, period_s: float = 60.0) -> None:
+        self.burst, self.period_s = burst, period_s
+        self._start, self._count, self._dropped = float("-inf"), 0, 0
+
+    def allow(self, now: float) -> bool:
+        """True if a line may be logged now."""
+        if now - self._start >= self.period_s:
+            if self._dropped:
+                log.warning("%d more problem lines left out in the last %.0f s",
+                            self._dropped, self.period_s)
+            self._start, self._count, self._dropped = now, 0, 0
+        self._count += 1
+        if self._count > self.burst:
+            self._dropped += 1
+            return False
+        return True
+
+
+class ControllerService:
+    """Feeds the core from the broker and publishes what it says, under one lock."""
+
+    def __init__(self, core: FloorCore, publisher: Publisher, *, root: str, site: str,
+                 clock: Clock = time.time, journal: Journal | None = None,
+                 pacing: Pacing = Pacing()) -> None:
+        self.core = core
+        self.publisher = publisher
+        self.root, self.site = root, site
+        self.clock = clock
+        self.journal = journal
+        self.pacing = pacing
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._dirty: set[str] = set()
+        self._published: dict[str, float] = {}
+        self._limiter = LogLimiter()
+        self._next_tick = float("-inf")
+        self._next_stats = float("-inf")
+        self._next_sync = float("-inf")
+
+    # -- start-up --------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Replay the journal into the core; returns how many messages were folded again."""
+        if self.journal is None:
+            return 0
+        now = self.clock()
+        replayed = 0
+        with self._lock:
+            for topic, payload in self.journal.replay(now):
+                try:
+                    item = decode(topic, payload, now=now, root=self.root)
+                except BadMessage as exc:
+                    log.warning("journal: skipped %s", exc)
+                    continue
+                if self.core.fold(item).outcome in ("applied", "held"):
+                    replayed += 1
+            self._dirty.update([FLOOR, *self.core.model.queues])
+        log.info("restored %d journaled messages", replayed)
+        return replayed
+
+    # -- network thread --------------------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """Decode, fold, journal and act on one message; never raises for bad input."""
+        now = self.clock()
+        try:
+            item = decode(topic, payload, now=now, root=self.root)
+        except BadMessage as exc:
+            self._problem("bad", now, "rejected %s", exc)
+            return
+        if item.topic.site != self.site:
+            self.counts["other_site"] += 1
+            return
+        with self._lock:
+            folded = self.core.fold(item)
+            self.counts[folded.outcome] += 1
+            if folded.reason is not None:
+                self._problem(folded.outcome, now, "%s %s: %s", folded.outcome, topic,
+                              folded.reason)
+            if (self.journal is not None and isinstance(item, Envelope)
+                    and folded.outcome in ("applied", "held") and item.topic.kind in JOURNALED):
+                self.journal.append(now, topic, encode(item.message))
+            self._changed(folded)
+            self._carry_out(folded.effects, now)
+
+    def _changed(self, folded: Folded) -> None:
+        if folded.floor or folded.queues:
+            self._dirty.update(folded.queues)
+            if folded.floor:
+                self._dirty.add(FLOOR)
+            self._wake.notify()
+
+    def _problem(self, counter: str, now: float, fmt: str, *args: object) -> None:
+        if counter == "bad":
+            self.counts["bad"] += 1
+        if self._limiter.allow(now):
+            log.warning(fmt, *args)
+
+    # -- effects ---------------------------------------------------------------------------
+
+    def _carry_out(self, effects: tuple[Effect, ...] | list[Effect], now: float) -> None:
+        for effect in effects:
+            if isinstance(effect, PublishHelp):
+                self._send(build(Kind.HELP, root=self.root, site=self.site, desk=effect.desk),
+                           effect.status, retain=True)
+            elif isinstance(effect, RaiseAlert):
+                alert = Alert(ts=now, level=effect.level, kind=effect.kind, text=effect.text,
+                              desk=effect.desk, agent=effect.agent, request=effect.request)
+                self._send(self._alert_topic(effect.alert), alert, retain=True)
+                self.counts["alerts_raised"] += 1
+            elif isinstance(effect, ClearAlert):
+                self.publisher.publish(self._alert_topic(effect.alert), b"", retain=True)
+                self.counts["alerts_cleared"] += 1
+            elif isinstance(effect, DeskCommand):
+                self._send(build(Kind.DESK_CMD, root=self.root, site=self.site,
+                                 desk=effect.desk), DeskCmd(ts=now, cmd=effect.cmd))
+                self.counts[effect.cmd] += 1
+
+    def _alert_topic(self, alert: str) -> str:
+        return build(Kind.ALERT, root=self.root, site=self.site, alert=alert)
+
+    def _send(self, topic: str, message: Message, retain: bool = False) -> None:
+        self.publisher.publish(topic, encode(message), retain=retain)
+
+    # -- main thread -----------------------------------------------------------------------
+
+    def step(self, now: float) -> float:
+        """Run due time rules and publish due snapshots; return seconds until the next step."""
+        with self._lock:
+            if now >= self._next_tick:
+                self._carry_out(self.core.tick(now), now)
+                self._next_tick = now + TICK_S
+            self._publish_due(now)
+            if self.journal is not None and now >= self._next_sync:
+                self.journal.sync()
+                self._next_sync = now + 1.0
+            wait = self._next_tick - now
+            for key in self._dirty:
+                wait = min(wait, self._published.get(key, float("-inf"))
+                           + self.pacing.min_interval_s - now)
+        if now >= self._next_stats:
+            self._next_stats = now + STATS_EVERY_S
+            log.info("controller counts: %s", dict(sorted(self.counts.items())) or "none yet")
+        return max(0.0, wait)
+
+    def _publish_due(self, now: float) -> None:
+        keys = {FLOOR, *self.core.model.queues}
+        p = self.pacing
+        due = {k for k in keys
+               if now - self._published.get(k, float("-inf"))
+               >= (p.min_interval_s if k in self._dirty else p.max_interval_s)}
+        if not due:
+            return
+        per_queue, floor = self.core.snapshots(now)
+        if FLOOR in due:
+            self._send(build(Kind.KPI_FLOOR, root=self.root, site=self.site), floor, True)
+        for snap in per_queue:
+            if snap.queue in due:
+                self._send(build(Kind.KPI_QUEUE, root=self.root, site=self.site,
+                                 queue=snap.queue), snap, True)
+        for key in due:
+            self._published[key] = now
+            self._dirty.discard(key)
+        self.counts["snapshots"] += len(due)
+
+    def run(self, stop: threading.Event) -> None:
+        """Step until ``stop`` is set, waking early when a message changes a snapshot."""
+        while not stop.is_set():
+            wait = self.step(self.clock())
+            with self._wake:
+                if not self._wake_pending():
+                    self._wake.wait(timeout=min(wait, TICK_S))
+
+    def _wake_pending(self) -> bool:
+        """True if a dirty snapshot may be published right now (called under the lock)."""
+        now = self.clock()
+        return any(now - self._published.get(k, float("-inf")) >= self.pacing.min_interval_s
+                   for k in self._dirty)
