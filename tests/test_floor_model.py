@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.floor_events import abandoned, answered, completed, env, offered, state
+from tests.snapshots import differences
 from wallboard.floor.model import FloorModel
 from wallboard.floor.settings import FloorSettings, QueuePolicy
 from wallboard.messages import Envelope, QueueKpi
@@ -274,28 +275,8 @@ def test_any_delivery_order_with_duplicates_gives_the_same_numbers():
     outcomes = [shuffled.apply(e) for e in jumbled]
     assert outcomes.count("duplicate") == len(envelopes) // 5
     now = T0 + 1800
-    got, want = _flat(shuffled.snapshots(now)), _flat(in_order.snapshots(now))
-    assert got.keys() == want.keys()
-    for key, value in want.items():
-        assert got[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float)
-                            else value), key
-
-
-def _flat(snapshots: tuple[list[QueueKpi], object]) -> dict[str, object]:
-    """Snapshots as one flat dict, so sums added in another order compare within rounding."""
-    per_queue, floor = snapshots
-    out: dict[str, object] = {}
-
-    def walk(prefix: str, value: object) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(f"{prefix}.{k}", v)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(f"{prefix}[{i}]", v)
-        else:
-            out[prefix] = value
-
-    for k in [*per_queue, floor]:
-        walk(type(k).__name__ + getattr(k, "queue", ""), k.model_dump())  # type: ignore[attr-defined]
-    return out
+    (got_queues, got_floor), (want_queues, want_floor) = (
+        shuffled.snapshots(now), in_order.snapshots(now))
+    assert [q.queue for q in got_queues] == [q.queue for q in want_queues]
+    for got, want in [*zip(got_queues, want_queues, strict=True), (got_floor, want_floor)]:
+        assert differences(got, want, rel=1e-12) == []
