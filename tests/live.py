@@ -65,7 +65,9 @@ class Recorder:
         def ready() -> dict[str, Any] | None:
             data = self.json(topic)
             return data if data is not None and check(data) else None
-        return wait_for(ready, timeout, what=f"{topic} to pass the check")
+        found = wait_for(ready, timeout, what=f"{topic} to pass the check")
+        assert found is not None
+        return found
 
     def close(self) -> None:
         """Disconnect."""

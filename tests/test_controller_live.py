@@ -30,7 +30,8 @@ def live(mosquitto, tmp_path):
     assert controller.stop() == 0, controller.logs()
 
 
-def call(queue: str, ts: float, call_id: str, event: str, **fields: object) -> tuple[str, dict]:
+def call(queue: str, ts: float, call_id: str, event: str, **fields: object
+         ) -> tuple[str, dict[str, object]]:
     return f"{SITE}/queue/{queue}/call", {"ts": ts, "call": call_id, "event": event, **fields}
 
 
