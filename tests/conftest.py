@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from tests.services import Influxd, Mosquitto, find_binary
+from wallboard.devservices import Influxd, Mosquitto, find_binary
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 

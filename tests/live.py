@@ -16,7 +16,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.services import Mosquitto, tail, wait_for
+from wallboard.devservices import Mosquitto, tail, wait_for
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from tests.live import ControllerProcess, Recorder, write_config
-from tests.services import wait_for
 from tests.snapshots import differences
+from wallboard.devservices import wait_for
 from wallboard.floor.core import FloorCore
 from wallboard.messages import Envelope, decode, encode
 from wallboard.sim.event_mix import MixSettings, generate

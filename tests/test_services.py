@@ -17,7 +17,7 @@ import pytest
 from influxdb_client.client.write.point import Point
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.services import Influxd, Mosquitto, find_binary, wait_for
+from wallboard.devservices import Influxd, Mosquitto, find_binary, wait_for
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-"""Real mosquitto and influxd processes for tests, each in its own temp dir on free ports."""
+"""Local mosquitto and influxd processes, each in its own temp dir on free loopback ports.
+
+The tests start them from fixtures and `wallboard demo` starts them for the demo; neither
+needs, or touches, a broker or database the machine already runs.
+"""
 
 from __future__ import annotations
 
