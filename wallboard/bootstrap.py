@@ -24,18 +24,18 @@ from wallboard.topics import Kind, build
 log = logging.getLogger(__name__)
 
 
-def link_settings(config: WallboardConfig, client_id: str, service: str, *,
+def link_settings(config: WallboardConfig, client_id: str, service: str | None, *,
                   clock: Clock = time.time, session_expiry_s: int | None = None,
                   subscriptions: list[tuple[str, int]] | None = None) -> LinkSettings:
-    """Broker settings for one service, with its retained status topic and last will."""
+    """Broker settings for one client; a named ``service`` gets a retained status and will."""
     m = config.mqtt
     now = clock()
     return LinkSettings(
         host=m.host, port=m.port, client_id=client_id, username=m.username,
         password=password_from_env(m.password_env), tls=m.tls,
         ca_file=str(m.ca_file) if m.ca_file else None, session_expiry_s=session_expiry_s,
-        status_topic=build(Kind.SERVICE_STATUS, root=m.topic_root, site=config.site.id,
-                           service=service),
+        status_topic=None if service is None else build(
+            Kind.SERVICE_STATUS, root=m.topic_root, site=config.site.id, service=service),
         online_payload=encode(ServiceStatus(ts=now, online=True, version=__version__)),
         offline_payload=encode(ServiceStatus(ts=now, online=False, version=__version__)),
         subscriptions=tuple(subscriptions or ()),

@@ -6,12 +6,14 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from wallboard.config import WallboardConfig, load_config, parse_config
 from wallboard.errors import BadMessage, ConfigError
@@ -89,6 +91,82 @@ def _controller(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    """Publish a simulated floor to the broker until Ctrl-C or the end of --hours."""
+    from wallboard.adapters.mqtt import MqttLink
+    from wallboard.bootstrap import link_settings
+    from wallboard.clock import ScaledClock
+    from wallboard.services.simulate import publish_paced
+    from wallboard.sim.floor import SimSettings, simulate
+
+    try:
+        config = _config(args.config)
+    except ConfigError as exc:
+        print(f"bad config: {exc}", file=sys.stderr)
+        return 2
+    site = args.site or config.site.id
+    tz = ZoneInfo(config.site.timezone)
+    start = (dt.datetime.fromisoformat(args.start) if args.start
+             else dt.datetime.now(tz))
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=tz)
+    clock = ScaledClock(start.timestamp(), args.speed)
+    if args.speed > 1 and start.timestamp() + 86_400 > time.time():
+        print("note: at --speed above 1, event times run ahead of the wall clock; a controller"
+              " on the wall clock rejects events over a day ahead. Use --start in the past"
+              " (to fill history) or `wallboard demo`, which shares one clock.",
+              file=sys.stderr)
+    settings = SimSettings(agents=args.agents, queues=args.queues, site=site,
+                           root=config.mqtt.topic_root, seed=args.seed,
+                           timezone=config.site.timezone,
+                           id_prefix=f"s{args.seed}-{int(start.timestamp())}-")
+    end = start.timestamp() + args.hours * 3600 if args.hours else None
+    link = MqttLink(link_settings(config, f"wallboard-simulator-{site}"[:64], None,
+                                  clock=clock))
+    stop = _until_signalled()
+    link.start()
+    try:
+        sent = publish_paced(simulate(settings, start.timestamp(), end), link, clock, stop,
+                             config.mqtt.topic_root)
+    finally:
+        link.stop()
+    print(f"published {sent} messages", file=sys.stderr)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Run the whole system locally and show the live terminal view."""
+    from wallboard.demo import run_demo
+
+    return run_demo(agents=args.agents, queues=args.queues, speed=args.speed, seed=args.seed,
+                    duration_s=args.duration, stop=_until_signalled())
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Show the live terminal view of a running site."""
+    from wallboard.adapters.mqtt import MqttLink
+    from wallboard.bootstrap import link_settings
+    from wallboard.services.watch import Watcher, draw, watch_subscriptions
+
+    try:
+        config = _config(args.config)
+    except ConfigError as exc:
+        print(f"bad config: {exc}", file=sys.stderr)
+        return 2
+    root, site = config.mqtt.topic_root, config.site.id
+    watcher = Watcher(root, site)
+    link = MqttLink(link_settings(config, f"wallboard-watch-{os.getpid()}", None,
+                                  subscriptions=watch_subscriptions(root, site)),
+                    on_message=watcher.handle)
+    stop = _until_signalled()
+    link.start()
+    try:
+        draw(watcher, stop, tz=ZoneInfo(config.site.timezone))
+    finally:
+        link.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
@@ -117,6 +195,38 @@ def build_parser() -> argparse.ArgumentParser:
     _log_level(ctl)
     ctl.set_defaults(func=_controller)
 
+    sim = sub.add_parser("simulate", help="publish a realistic simulated floor to the broker")
+    sim.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    sim.add_argument("--seed", type=int, default=1, help="same seed, same floor")
+    sim.add_argument("--speed", type=_positive, default=1.0,
+                     help="simulated seconds per wall second, 1 to 1000 and more")
+    sim.add_argument("--agents", type=int, default=200)
+    sim.add_argument("--queues", type=int, default=6)
+    sim.add_argument("--site", help="site id (default: site.id from the config)")
+    sim.add_argument("--start", help="simulated start, ISO 8601 (default: now)")
+    sim.add_argument("--hours", type=_positive, default=None,
+                     help="simulated hours to run (default: until Ctrl-C)")
+    _log_level(sim)
+    sim.set_defaults(func=_simulate)
+
+    dem = sub.add_parser("demo", help="run broker, database, controller and simulator locally"
+                                      " and show the live floor")
+    dem.add_argument("--agents", type=int, default=200)
+    dem.add_argument("--queues", type=int, default=6)
+    dem.add_argument("--speed", type=_positive, default=5.0,
+                     help="simulated seconds per wall second (default: %(default)s)")
+    dem.add_argument("--seed", type=int, default=1)
+    dem.add_argument("--duration", type=_positive, default=None,
+                     help="stop after this many wall seconds (default: at Ctrl-C)")
+    dem.add_argument("--log-level", default="WARNING",
+                     choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    dem.set_defaults(func=_demo)
+
+    wat = sub.add_parser("watch", help="live terminal view of a running site")
+    wat.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    _log_level(wat, "WARNING")
+    wat.set_defaults(func=_watch)
+
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")
     prev.add_argument("--agents", type=int, default=500)
     prev.add_argument("--hours", type=float, default=8.0)
@@ -125,8 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_level(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-level", default="INFO",
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def _log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
+    parser.add_argument("--log-level", default=default,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 

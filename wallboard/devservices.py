@@ -30,6 +30,7 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 START_ATTEMPTS = 3
+MAX_QUEUED_MESSAGES = 500_000
 # Localhost services must never be reached through an http_proxy from the environment.
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -265,6 +266,9 @@ class Mosquitto(_Service):
             f"persistence_location {self.data_dir}/",
             f"log_dest file {self.log_path}",
             "log_type all",
+            # The default (1000) drops QoS 1 messages queued for a stopped or busy controller
+            # within seconds of a peak; the site broker config raises it the same way.
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # As root it would switch to the mosquitto user, who cannot write our temp dir.

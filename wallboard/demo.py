@@ -1,0 +1,114 @@
+"""``wallboard demo``: the whole system on one machine, with nothing to configure.
+
+It starts a private mosquitto and influxd (free loopback ports, temp dirs), the controller,
+and the simulator (a 200-agent floor on a busy Monday morning), all on one shared simulated
+clock, and shows the live terminal view until Ctrl-C, which stops everything cleanly.
+The kiosk window and the recorder join here once they exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from wallboard.adapters.mqtt import MqttLink
+from wallboard.bootstrap import build_controller, link_settings
+from wallboard.clock import ScaledClock
+from wallboard.config import WallboardConfig, parse_config
+from wallboard.devservices import Influxd, Mosquitto, ServiceError, find_binary
+from wallboard.services.simulate import publish_paced
+from wallboard.services.watch import Watcher, draw, watch_subscriptions
+from wallboard.sim.floor import SimSettings, simulate
+
+log = logging.getLogger(__name__)
+
+SITE = "demo"
+WARM_UP = dt.timedelta(minutes=90)  # the floor opens at 08:00; the demo joins at 09:30
+
+
+def busy_moment(today: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """09:30 on a Monday at least a week back: the busiest time, safely in the past."""
+    monday = today - dt.timedelta(days=today.weekday() + 7)
+    return dt.datetime.combine(monday, dt.time(9, 30), tzinfo=tz)
+
+
+def demo_config(broker: Mosquitto, influx: Influxd, state_dir: Path) -> WallboardConfig:
+    """The config every demo part shares: the private broker and database."""
+    return parse_config(f"""
+[site]
+id = "{SITE}"
+[mqtt]
+host = "{broker.host}"
+port = {broker.port}
+[influx]
+url = "{influx.url}"
+[controller]
+state_dir = "{state_dir}"
+""", "(demo)")
+
+
+def run_demo(*, agents: int = 200, queues: int = 6, speed: float = 5.0, seed: int = 1,
+             duration_s: float | None = None, stop: threading.Event | None = None,
+             out: TextIO = sys.stdout) -> int:
+    """Run the demo until ``stop`` is set or ``duration_s`` wall seconds pass."""
+    stop = stop or threading.Event()
+    for binary, package in (("mosquitto", "mosquitto"), ("influxd", "influxdb")):
+        if find_binary(binary) is None:
+            print(f"{binary} not found: install the {package} package (make demo does)",
+                  file=sys.stderr)
+            return 2
+    tz = ZoneInfo("UTC")
+    joined = busy_moment(dt.date.today(), tz)
+    clock = ScaledClock(joined.timestamp(), speed)
+    with contextlib.ExitStack() as services:
+        tmp = services.enter_context(tempfile.TemporaryDirectory(prefix="wallboard-demo-"))
+        try:
+            broker = services.enter_context(Mosquitto())
+            influx = services.enter_context(Influxd())
+        except ServiceError as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 1
+        threads: list[threading.Thread] = []
+        links: list[MqttLink] = []
+        try:
+            config = demo_config(broker, influx, Path(tmp) / "controller")
+            controller = build_controller(config, clock=clock)
+            threads.append(threading.Thread(target=controller.run, args=(stop,),
+                                            name="controller"))
+            root = config.mqtt.topic_root
+            sim_link = MqttLink(link_settings(config, "wallboard-simulator-demo", None,
+                                              clock=clock))
+            watcher = Watcher(root, SITE, clock)
+            view_link = MqttLink(link_settings(config, "wallboard-watch-demo", None,
+                                               clock=clock,
+                                               subscriptions=watch_subscriptions(root, SITE)),
+                                 on_message=watcher.handle)
+            links += [sim_link, view_link]
+            settings = SimSettings(agents=agents, queues=queues, site=SITE, root=root,
+                                   seed=seed, timezone=tz.key)
+            events = simulate(settings, (joined - WARM_UP).timestamp())
+            threads.append(threading.Thread(
+                target=publish_paced, args=(events, sim_link, clock, stop, root),
+                name="simulator"))
+            for link in links:
+                link.start()
+            for thread in threads:
+                thread.start()
+            if duration_s is not None:
+                threading.Timer(duration_s, stop.set).start()
+            draw(watcher, stop, out, tz=tz)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(15)
+            for link in links:
+                link.stop()
+    out.write("\ndemo stopped: controller, simulator, broker and database are down\n")
+    return 0

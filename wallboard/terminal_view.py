@@ -1,0 +1,90 @@
+"""The floor as text: what a user on SSH sees in place of the wall screen.
+
+``render`` is pure: snapshots and ``now`` in, lines out. It shows what a supervisor needs at
+a glance (queues, service level, waiting, longest wait, open help requests with their age,
+long holds, alerts) and says loudly when the numbers are stale or the controller is down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from wallboard.messages import Alert, FloorKpi, QueueKpi
+
+STALE_AFTER_S = 10.0  # twice the slowest snapshot refresh
+
+
+@dataclass(slots=True)
+class FloorView:
+    """The latest retained state the view has heard, by topic kind."""
+
+    floor: FloorKpi | None = None
+    queues: dict[str, QueueKpi] = field(default_factory=dict)
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    controller_online: bool | None = None
+
+
+def _pct(value: float | None) -> str:
+    return "  -- " if value is None else f"{value * 100:4.0f}%"
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "   --"
+    seconds = int(seconds)
+    return f"{seconds // 60:2d}:{seconds % 60:02d}"
+
+
+def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
+           width: int = 100) -> list[str]:
+    """The screen as lines no longer than ``width``."""
+    clock = dt.datetime.fromtimestamp(now, tz or dt.UTC).strftime("%a %d %b %H:%M:%S")
+    lines = [f"WALLBOARD  {site}  {clock}"]
+    if view.controller_online is False:
+        lines.append("!! CONTROLLER OFFLINE: numbers below are frozen")
+    floor = view.floor
+    if floor is None:
+        lines.append("waiting for the first snapshot from the controller...")
+        return [line[:width] for line in lines]
+    age = now - floor.ts
+    if age > STALE_AFTER_S:
+        lines.append(f"!! STALE: last snapshot {age:.0f} s ago")
+    s = floor.sliding
+    lines += [
+        "",
+        f"FLOOR  waiting {floor.waiting} (longest {_dur(floor.longest_wait_s).strip()})  "
+        f"SL {_pct(s.service_level).strip()} {s.name}, {_pct(floor.today.service_level).strip()}"
+        f" today  ASA {_dur(s.asa_s).strip()}  abandoned {_pct(s.abandon_rate).strip()}",
+        "AGENTS " + "  ".join(f"{state} {n}" for state, n in floor.agents_by_state.items()),
+        "",
+        f"{'QUEUE':<12}{'WAIT':>5}{'LONGEST':>9}{'SL 30m':>8}{'SL day':>8}{'ASA':>7}"
+        f"{'ABAND':>7}{'AHT':>7}{'OCC':>6}  AVAIL/BUSY/BREAK",
+    ]
+    for queue in floor.queues:
+        q = view.queues.get(queue)
+        if q is None:
+            continue
+        w = q.sliding
+        lines.append(
+            f"{queue[:12]:<12}{q.waiting:>5}{_dur(q.longest_wait_s):>9}"
+            f"{_pct(w.service_level):>8}{_pct(q.today.service_level):>8}{_dur(w.asa_s):>7}"
+            f"{_pct(w.abandon_rate):>7}{_dur(w.aht_s):>7}{_pct(w.occupancy):>6}  "
+            f"{q.agents_available}/{q.agents_busy}/{q.agents_on_break}")
+    help_today = floor.help_today
+    lines += ["", f"HELP  open {len(floor.help_open)}   today {help_today.requests} requests,"
+                  f" acknowledged in p50 {_dur(help_today.ack_p50_s)}"
+                  f" / p90 {_dur(help_today.ack_p90_s)}"]
+    for req in floor.help_open[:8]:
+        flag = {0: "", 1: "  ! ESCALATED", 2: "  !! ESCALATED TWICE"}[req.level]
+        who = f" ({req.agent})" if req.agent else ""
+        lines.append(f"  desk {req.desk}{who}: {req.state}, {_dur(req.age_s)} ago{flag}")
+    if floor.long_holds:
+        lines.append("LONG HOLDS  " + ", ".join(
+            f"{h.agent} {_dur(h.hold_s)}" for h in floor.long_holds[:6]))
+    if view.alerts:
+        lines.append(f"ALERTS  {len(view.alerts)} active")
+        for alert in sorted(view.alerts.values(), key=lambda a: -a.level)[:4]:
+            lines.append(f"  L{alert.level} {alert.text}")
+    return [line[:width] for line in lines]
