@@ -79,6 +79,9 @@ def run_demo(*, agents: int = 200, queues: int = 6, speed: float = 5.0, seed: in
         links: list[MqttLink] = []
         try:
             config = demo_config(broker, influx, Path(tmp) / "controller")
+            print(f"demo: mosquitto on {broker.host}:{broker.port}, influxd on {influx.url},"
+                  f" site {SITE!r}, {agents} agents, {queues} queues, {speed:g}x time"
+                  " (Ctrl-C stops everything)", file=sys.stderr, flush=True)
             controller = build_controller(config, clock=clock)
             threads.append(threading.Thread(target=controller.run, args=(stop,),
                                             name="controller"))
