@@ -52,10 +52,10 @@ typecheck: venv
 pytest: venv
 	$(VENV)/bin/pytest
 
-# Until the controller and simulator land, the demo replays a simulated floor through the
-# pure floor model and prints what the wall screens will show.
+# Private mosquitto and influxd, the controller and a simulated 200-agent floor, shown live
+# in the terminal; Ctrl-C stops them all. DEMO_ARGS passes options, e.g. --speed 20.
 demo: setup
-	$(VENV)/bin/wallboard preview --agents 500 --hours 8 --every-min 60
+	$(VENV)/bin/wallboard demo $(DEMO_ARGS)
 
 bench: setup
 	$(PY) benchmarks/floor_fold.py --write docs/benchmarks.md

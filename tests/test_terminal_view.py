@@ -1,0 +1,64 @@
+"""The terminal view is a pure function of the snapshots it has heard and the time."""
+
+from __future__ import annotations
+
+from tests.floor_events import abandoned, answered, env, offered, state
+from wallboard.floor.core import FloorCore
+from wallboard.floor.settings import FloorSettings
+from wallboard.messages import Alert
+from wallboard.terminal_view import STALE_AFTER_S, FloorView, render
+
+T0 = 1_795_420_800.0  # Mon 23 Nov 2026 08:00 UTC
+
+
+def floor_view(now: float) -> FloorView:
+    core = FloorCore(FloorSettings(escalate_after_s=60.0))
+    for e in [state("a1", "talking", T0 - 10, queue="sales", desk="d1"),
+              state("a2", "available", T0 - 10, queue="support", desk="d2"),
+              state("a3", "hold", T0 - 100, queue="sales", desk="d3"),
+              offered("sales", "c1", T0 - 30), answered("sales", "c1", T0 - 20, 10.0),
+              offered("sales", "c2", T0 - 40), abandoned("sales", "c2", T0 - 5, 35.0),
+              offered("support", "c3", T0 - 45),
+              env("desk/d1/help", ts=T0 - 130, request="r1", state="requested", agent="a1")]:
+        core.fold(e)
+    core.tick(T0)
+    queues, floor = core.snapshots(now)
+    return FloorView(floor=floor, queues={q.queue: q for q in queues})
+
+
+def test_shows_queues_sl_waiting_help_and_long_holds():
+    lines = render(floor_view(T0), T0, "hq")
+    text = "\n".join(lines)
+    assert lines[0] == "WALLBOARD  hq  Mon 23 Nov 08:00:00"
+    assert "FLOOR  waiting 1 (longest 0:45)  SL 50% last 30 min, 50% today" in text
+    sales = next(line for line in lines if line.startswith("sales"))
+    assert sales.split()[:5] == ["sales", "0", "0:00", "50%", "50%"]
+    support = next(line for line in lines if line.startswith("support"))
+    assert support.split()[:3] == ["support", "1", "0:45"]
+    assert "HELP  open 1   today 1 requests" in text
+    assert "  desk d1 (a1): requested,  2:10 ago  !! ESCALATED TWICE" in lines
+    assert "LONG HOLDS  a3  1:40" in text
+    assert "STALE" not in text
+
+
+def test_says_when_snapshots_are_stale_or_the_controller_is_down():
+    view = floor_view(T0)
+    view.controller_online = False
+    lines = render(view, T0 + STALE_AFTER_S + 5, "hq")
+    assert "!! CONTROLLER OFFLINE: numbers below are frozen" in lines
+    assert "!! STALE: last snapshot 15 s ago" in lines
+
+
+def test_before_the_first_snapshot_it_says_it_is_waiting():
+    assert render(FloorView(), T0, "hq")[1] == (
+        "waiting for the first snapshot from the controller...")
+
+
+def test_alerts_are_listed_highest_level_first_and_lines_fit_the_width():
+    view = floor_view(T0)
+    view.alerts = {"a": Alert(ts=T0, level=1, kind="x", text="low"),
+                   "b": Alert(ts=T0, level=2, kind="x", text="high " * 30)}
+    lines = render(view, T0, "hq", width=60)
+    first = lines.index("ALERTS  2 active")
+    assert lines[first + 1].startswith("  L2 high") and lines[first + 2] == "  L1 low"
+    assert max(len(line) for line in lines) <= 60
