@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -227,3 +229,20 @@ def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto,
     finally:
         client.close()
         controller.stop()
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ("[help]\nescalate_after_s = -5\n", "help.escalate_after_s: Input should be greater than 0"),
+    ("[controller]\nstate_dir = \"{blocker}/journal\"\n", "controller.state_dir:"),
+])
+def test_bad_config_stops_start_up_naming_file_key_and_reason(tmp_path, config, expected):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = tmp_path / "wallboard.toml"
+    path.write_text(config.format(blocker=blocker))
+    proc = subprocess.run([sys.executable, "-m", "wallboard.cli", "controller", "--config",
+                           str(path)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert expected in proc.stderr
+    assert "wallboard.toml" in proc.stderr or str(blocker) in proc.stderr

@@ -82,10 +82,18 @@ def _controller(args: argparse.Namespace) -> int:
 
     try:
         config = _config(args.config)
-        controller = build_controller(config, state_dir=args.state_dir)
-        controller.journal.prepare()
     except ConfigError as exc:
         print(f"bad config: {exc}", file=sys.stderr)
+        return 2
+    controller = build_controller(config, state_dir=args.state_dir)
+    try:
+        controller.journal.prepare()
+    except ConfigError as exc:
+        if args.state_dir:
+            print(f"bad option: --state-dir: {exc.reason}", file=sys.stderr)
+        else:
+            print(f"bad config: {args.config or '(defaults)'}: {exc.key}: {exc.reason}",
+                  file=sys.stderr)
         return 2
     controller.run(_until_signalled())
     return 0

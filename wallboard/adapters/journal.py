@@ -42,7 +42,7 @@ class Journal:
             probe.write_text("")
             probe.unlink()
         except OSError as exc:
-            raise ConfigError("(command line or config)", "controller.state_dir",
+            raise ConfigError("(state dir)", "controller.state_dir",
                               f"{self.directory}: {exc.strerror or exc}") from None
 
     def replay(self, now: float) -> Iterator[tuple[str, bytes]]:
