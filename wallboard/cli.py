@@ -80,11 +80,7 @@ def _controller(args: argparse.Namespace) -> int:
     """Run the controller until SIGTERM or Ctrl-C."""
     from wallboard.bootstrap import build_controller
 
-    try:
-        config = _config(args.config)
-    except ConfigError as exc:
-        print(f"bad config: {exc}", file=sys.stderr)
-        return 2
+    config = _config(args.config)
     controller = build_controller(config, state_dir=args.state_dir)
     try:
         controller.journal.prepare()
@@ -107,15 +103,10 @@ def _simulate(args: argparse.Namespace) -> int:
     from wallboard.services.simulate import publish_paced
     from wallboard.sim.floor import SimSettings, simulate
 
-    try:
-        config = _config(args.config)
-    except ConfigError as exc:
-        print(f"bad config: {exc}", file=sys.stderr)
-        return 2
+    config = _config(args.config)
     site = args.site or config.site.id
     tz = ZoneInfo(config.site.timezone)
-    start = (dt.datetime.fromisoformat(args.start) if args.start
-             else dt.datetime.now(tz))
+    start: dt.datetime = args.start or dt.datetime.now(tz)
     if start.tzinfo is None:
         start = start.replace(tzinfo=tz)
     clock = ScaledClock(start.timestamp(), args.speed)
@@ -156,11 +147,7 @@ def _watch(args: argparse.Namespace) -> int:
     from wallboard.bootstrap import link_settings
     from wallboard.services.watch import Watcher, draw, watch_subscriptions
 
-    try:
-        config = _config(args.config)
-    except ConfigError as exc:
-        print(f"bad config: {exc}", file=sys.stderr)
-        return 2
+    config = _config(args.config)
     root, site = config.mqtt.topic_root, config.site.id
     watcher = Watcher(root, site)
     link = MqttLink(link_settings(config, f"wallboard-watch-{os.getpid()}", None,
@@ -211,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--agents", type=int, default=200)
     sim.add_argument("--queues", type=int, default=6)
     sim.add_argument("--site", help="site id (default: site.id from the config)")
-    sim.add_argument("--start", help="simulated start, ISO 8601 (default: now)")
+    sim.add_argument("--start", type=_when,
+                     help="simulated start, ISO 8601; site time if no offset (default: now)")
     sim.add_argument("--hours", type=_positive, default=None,
                      help="simulated hours to run (default: until Ctrl-C)")
     _log_level(sim)
@@ -250,6 +238,14 @@ def _positive(text: str) -> float:
     return value
 
 
+def _when(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date and time: {text!r} (e.g. 2026-11-16T09:00)") from None
+
+
 def _log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
     parser.add_argument("--log-level", default=default,
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -261,7 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hasattr(args, "log_level"):
         logging.basicConfig(level=args.log_level, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"bad config: {exc}", file=sys.stderr)
+        return 2
     return code
 
 
