@@ -157,3 +157,14 @@ def test_redelivered_retained_help_messages_are_duplicates_not_new_requests():
     assert board.apply("d1", "r1", "requested", T0)[0] == "refused"
     assert board.open_requests() == []
     assert len(board.closed) == 1
+
+
+def test_a_new_press_replacing_an_escalated_request_clears_its_alert():
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d1", "r1", "requested", T0)
+    board.tick(T0 + 61)
+    outcome, effects = board.apply("d1", "r2", "requested", T0 + 70)
+    assert (outcome, effects) == ("applied", [ClearAlert(alert_id("d1"))])
+    assert board.closed[-1].request == "r1" and board.closed[-1].state == "cancelled"
+    assert [r.request for r in board.open_requests()] == ["r2"]
+    assert board.tick(T0 + 129) == []  # r2's own clock: nothing due until T0 + 130

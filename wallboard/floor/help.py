@@ -119,10 +119,14 @@ class HelpBoard:
         if current is not None and current.request != request:
             if state != "requested":
                 return "refused", []  # a step for a request this desk no longer has
+            replaced: list[Effect] = []
             if current.state in OPEN:
                 # A new press replaces a request the desk lost track of (a reboot, say).
-                self._close(replace(current, state="cancelled", closed_at=ts))
-            current = None
+                self._close(replace(current, state="cancelled", closed_at=ts, level=0))
+                if current.level:
+                    replaced.append(ClearAlert(alert_id(desk)))
+            self.by_desk[desk] = HelpRequest(request, desk, "requested", ts, agent)
+            return "applied", replaced
         before = current.state if current is not None else None
         if before == state:
             return "duplicate", []
