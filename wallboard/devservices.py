@@ -269,6 +269,8 @@ class Mosquitto(_Service):
             # The default (1000) drops QoS 1 messages queued for a stopped or busy controller
             # within seconds of a peak; the site broker config raises it the same way.
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            # Small messages (a help request, its state) go out at once, not after an ACK.
+            "set_tcp_nodelay true",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # As root it would switch to the mosquitto user, who cannot write our temp dir.

@@ -425,5 +425,5 @@ def encode(message: Message) -> bytes:
 
     Nested nulls stay, because some are required (a KPI rate with nothing to measure is null).
     """
-    empty = {name for name, value in message if value is None}
+    empty = {name for name, value in message.__dict__.items() if value is None}
     return message.model_dump_json(exclude=empty).encode("utf-8")

@@ -6,6 +6,7 @@ segments are ids. Parsing is pure and raises ``BadMessage`` naming the offending
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -146,6 +147,11 @@ def subscription(kind: Kind, *, root: str = DEFAULT_ROOT, site: str = "+") -> st
 
 def parse(topic: str, *, root: str = DEFAULT_ROOT) -> Topic:
     """Parse ``topic`` under ``root``; raise ``BadMessage`` if it is not in the contract."""
+    return _parse_cached(topic, root)
+
+
+@functools.lru_cache(maxsize=65_536)  # a floor reuses a few thousand topics all day
+def _parse_cached(topic: str, root: str) -> Topic:
     prefix = root + "/"
     if not topic.startswith(prefix):
         raise BadMessage(topic[:200], "topic", f"not under the topic root {root!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -126,6 +127,11 @@ class MqttLink:
             return
         log.info("mqtt connected to %s:%s as %s (session %s)", s.host, s.port, s.client_id,
                  "resumed" if flags.session_present else "new")
+        sock = client.socket()
+        if isinstance(sock, socket.socket):  # ssl.SSLSocket is one too; a websocket is not
+            # A PUBACK then a publish are two small writes: with Nagle on, the second waits
+            # for the broker's delayed ACK (tens of ms), which a help request cannot afford.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if s.subscriptions:
             client.subscribe(list(s.subscriptions))
         if s.status_topic is not None:

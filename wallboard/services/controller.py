@@ -142,7 +142,9 @@ class ControllerService:
                               folded.reason)
             if (self.journal is not None and isinstance(item, Envelope)
                     and folded.outcome in ("applied", "held") and item.topic.kind in JOURNALED):
-                self.journal.append(now, topic, encode(item.message))
+                # The payload as received, unless a line break would split the journal line.
+                line = payload if b"\n" not in payload else encode(item.message)
+                self.journal.append(now, topic, line)
             self._changed(folded)
             self._carry_out(folded.effects, now)
 
