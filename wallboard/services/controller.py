@@ -149,10 +149,11 @@ class ControllerService:
             self._carry_out(folded.effects, now)
 
     def _changed(self, folded: Folded) -> None:
-        if folded.floor or folded.queues:
-            self._dirty.update(folded.queues)
-            if folded.floor:
-                self._dirty.add(FLOOR)
+        keys = {*folded.queues, FLOOR} if folded.floor else set(folded.queues)
+        if not keys <= self._dirty:
+            # Only a newly dirty topic can move the next publish earlier; waking the main
+            # thread for every message would cost the receive thread its lock.
+            self._dirty.update(keys)
             self._wake.notify()
 
     def _problem(self, counter: str, now: float, fmt: str, *args: object) -> None:
