@@ -95,6 +95,10 @@ class ControllerService:
         self._wake = threading.Condition(self._lock)
         self._dirty: set[str] = set()
         self._published: dict[str, float] = {}
+        # Earliest next publish of a dirty topic: its last publish plus the minimum interval,
+        # or later once, to join the next round (see _publish_due).
+        self._not_before: dict[str, float] = {}
+        self._deferred: set[str] = set()
         self._limiter = LogLimiter()
         self._next_tick = float("-inf")
         self._next_stats = float("-inf")
@@ -202,19 +206,21 @@ class ControllerService:
                 self._next_sync = now + 1.0
             wait = self._next_tick - now
             for key in self._dirty:
-                wait = min(wait, self._published.get(key, float("-inf"))
-                           + self.pacing.min_interval_s - now)
+                wait = min(wait, self._ready_at(key) - now)
         if now >= self._next_stats:
             self._next_stats = now + STATS_EVERY_S
             log.info("controller counts: %s", dict(sorted(self.counts.items())) or "none yet")
         return max(0.0, wait)
 
+    def _ready_at(self, key: str) -> float:
+        """When ``key`` may (if dirty) or must (if not) be published next."""
+        last = self._published.get(key, float("-inf"))
+        if key in self._dirty:
+            return self._not_before.get(key, last + self.pacing.min_interval_s)
+        return last + self.pacing.max_interval_s
+
     def _publish_due(self, now: float) -> None:
-        keys = {FLOOR, *self.core.model.queues}
-        p = self.pacing
-        due = {k for k in keys
-               if now - self._published.get(k, float("-inf"))
-               >= (p.min_interval_s if k in self._dirty else p.max_interval_s)}
+        due = {k for k in (FLOOR, *self.core.model.queues) if self._ready_at(k) <= now}
         if not due:
             return
         per_queue, floor = self.core.snapshots(now)
@@ -224,10 +230,20 @@ class ControllerService:
             if snap.queue in due:
                 self._send(build(Kind.KPI_QUEUE, root=self.root, site=self.site,
                                  queue=snap.queue), snap, True)
+        min_s = self.pacing.min_interval_s
         for key in due:
             self._published[key] = now
+            self._not_before[key] = now + min_s
             self._dirty.discard(key)
+            self._deferred.discard(key)
         self.counts["snapshots"] += len(due)
+        # Every computation builds every snapshot, so a busy topic not yet allowed waits once
+        # for the next round instead of forcing a computation of its own; topics that change
+        # at staggered times then share one computation a second. Still at most one publish
+        # per min interval, and at most two min intervals apart.
+        for key in self._dirty - self._deferred:
+            self._not_before[key] = max(self._ready_at(key), now + min_s)
+            self._deferred.add(key)
 
     def run(self, stop: threading.Event) -> None:
         """Step until ``stop`` is set, waking early when a message changes a snapshot."""
@@ -240,5 +256,4 @@ class ControllerService:
     def _wake_pending(self) -> bool:
         """True if a dirty snapshot may be published right now (called under the lock)."""
         now = self.clock()
-        return any(now - self._published.get(k, float("-inf")) >= self.pacing.min_interval_s
-                   for k in self._dirty)
+        return any(self._ready_at(k) <= now for k in self._dirty)
