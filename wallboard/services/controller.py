@@ -133,16 +133,18 @@ class ControllerService:
         try:
             item = decode(topic, payload, now=now, root=self.root)
         except BadMessage as exc:
-            self._problem("bad", now, "rejected %s", exc)
-            return
-        if item.topic.site != self.site:
-            self.counts["other_site"] += 1
+            with self._lock:
+                self.counts["bad"] += 1
+            self._problem(now, "rejected %s", exc)
             return
         with self._lock:
+            if item.topic.site != self.site:
+                self.counts["other_site"] += 1
+                return
             folded = self.core.fold(item)
             self.counts[folded.outcome] += 1
             if folded.reason is not None:
-                self._problem(folded.outcome, now, "%s %s: %s", folded.outcome, topic,
+                self._problem(now, "%s %s: %s", folded.outcome, topic,
                               folded.reason)
             if (self.journal is not None and isinstance(item, Envelope)
                     and folded.outcome in ("applied", "held") and item.topic.kind in JOURNALED):
@@ -160,9 +162,7 @@ class ControllerService:
             self._dirty.update(keys)
             self._wake.notify()
 
-    def _problem(self, counter: str, now: float, fmt: str, *args: object) -> None:
-        if counter == "bad":
-            self.counts["bad"] += 1
+    def _problem(self, now: float, fmt: str, *args: object) -> None:
         if self._limiter.allow(now):
             log.warning(fmt, *args)
 
@@ -207,9 +207,10 @@ class ControllerService:
             wait = self._next_tick - now
             for key in self._dirty:
                 wait = min(wait, self._ready_at(key) - now)
-        if now >= self._next_stats:
+            counts = dict(sorted(self.counts.items())) if now >= self._next_stats else None
+        if counts is not None:
             self._next_stats = now + STATS_EVERY_S
-            log.info("controller counts: %s", dict(sorted(self.counts.items())) or "none yet")
+            log.info("controller counts: %s", counts or "none yet")
         return max(0.0, wait)
 
     def _ready_at(self, key: str) -> float:
