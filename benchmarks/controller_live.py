@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import paho.mqtt.client as mqtt
+from doc_section import replace_section
 from paho.mqtt.enums import CallbackAPIVersion
 
 from wallboard.config import WallboardConfig, parse_config
@@ -697,17 +698,6 @@ def markdown(r: Result) -> str:
     ])
 
 
-def write(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def sink(host: str, port: int, count: int, filters: Sequence[str]) -> int:
     """The reference subscriber (a child process): count messages, print ready and done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which kills us
@@ -766,7 +756,7 @@ def main() -> int:
     section = markdown(result)
     print(section)
     if args.write:
-        write(args.write, section)
+        replace_section(args.write, BEGIN, END, section)
     return 0 if all(meets(result).values()) else 1
 
 

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from doc_section import replace_section
+
 from wallboard.floor.model import FloorModel
 from wallboard.messages import Envelope, decode
 from wallboard.sim.event_mix import MixSettings, generate, payloads
@@ -101,17 +103,6 @@ def markdown(r: dict[str, float | int | str]) -> str:
     ])
 
 
-def write(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (or append it)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     """Run the benchmark, print the result, optionally record it."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -124,7 +115,7 @@ def main() -> int:
     section = markdown(result)
     print(section)
     if args.write:
-        write(args.write, section)
+        replace_section(args.write, BEGIN, END, section)
     return 0 if float(result["fold_per_s"]) >= TARGET else 1
 
 
