@@ -8,17 +8,10 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from wallboard.devservices import Influxd, Mosquitto, find_binary
+from tests.live import require
+from wallboard.devservices import Influxd, Mosquitto
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _require(binary: str, package: str) -> str:
-    """Return the binary's path or skip the test (which CI mode turns into a failure)."""
-    path = find_binary(binary)
-    if path is None:
-        pytest.skip(f"{package} not installed: run `make test`, which installs it")
-    return path
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -62,7 +55,7 @@ def pytest_make_collect_report(
 @pytest.fixture
 def mosquitto() -> Iterator[Mosquitto]:
     """A fresh, anonymous, persistent mosquitto broker on a free localhost port."""
-    binary = _require("mosquitto", "mosquitto")
+    binary = require("mosquitto", "mosquitto")
     with Mosquitto(binary) as broker:
         yield broker
 
@@ -70,7 +63,7 @@ def mosquitto() -> Iterator[Mosquitto]:
 @pytest.fixture(scope="session")
 def influxd() -> Iterator[Influxd]:
     """One influxd 1.x server for the whole session; use influx_db for isolation."""
-    binary = _require("influxd", "influxdb")
+    binary = require("influxd", "influxdb")
     with Influxd(binary) as server:
         yield server
 

@@ -14,11 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from wallboard.devservices import Mosquitto, tail, wait_for
+from wallboard.devservices import Mosquitto, find_binary, tail, wait_for
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
+
+
+def require(binary: str, package: str) -> str:
+    """The binary's path, or skip saying how to get it (CI mode turns the skip into a failure)."""
+    path = find_binary(binary)
+    if path is None:
+        pytest.skip(f"{package} not installed: run `make test`, which installs it")
+    return path
 
 
 class Recorder:

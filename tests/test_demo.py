@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from wallboard.devservices import find_binary, wait_for
+from tests.live import require
+from wallboard.devservices import wait_for
 from wallboard.sim.floor import SimSettings
 
 QUEUES = ("sales", "support", "billing", "retention", "tech", "general")
@@ -20,9 +21,8 @@ QUEUES = ("sales", "support", "billing", "retention", "tech", "general")
 
 @pytest.fixture
 def demo_env():
-    for binary in ("mosquitto", "influxd"):
-        if find_binary(binary) is None:
-            pytest.skip(f"{binary} not installed: run `make test`, which installs it")
+    require("mosquitto", "mosquitto")
+    require("influxd", "influxdb")
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     return {**env, "PYTHONUNBUFFERED": "1"}
 

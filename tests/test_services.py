@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
-import pytest
 
 # The public `from influxdb_client import Point` is not an explicit re-export for mypy.
 from influxdb_client.client.write.point import Point
 from paho.mqtt.enums import CallbackAPIVersion
 
-from wallboard.devservices import Influxd, Mosquitto, find_binary, wait_for
+from tests.live import require
+from wallboard.devservices import Influxd, Mosquitto, wait_for
 
 
 @contextmanager
@@ -82,9 +82,8 @@ def test_retained_message_survives_broker_restart(mosquitto: Mosquitto) -> None:
 
 
 def test_mosquitto_cli_tools(mosquitto: Mosquitto) -> None:
-    pub_bin, sub_bin = find_binary("mosquitto_pub"), find_binary("mosquitto_sub")
-    if pub_bin is None or sub_bin is None:
-        pytest.skip("mosquitto-clients not installed: run `make test`, which installs it")
+    pub_bin = require("mosquitto_pub", "mosquitto-clients")
+    sub_bin = require("mosquitto_sub", "mosquitto-clients")
     target = f"-h {mosquitto.host} -p {mosquitto.port} -t wallboard/test/cli".split()
     # Retained, so the subscriber gets it however late it subscribes.
     subprocess.run([pub_bin, *target, "-m", "from-cli", "-q", "1", "-r"], check=True, timeout=10)

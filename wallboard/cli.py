@@ -83,7 +83,7 @@ def _controller(args: argparse.Namespace) -> int:
     config = _config(args.config)
     controller = build_controller(config, state_dir=args.state_dir)
     try:
-        controller.journal.prepare()
+        controller.run(_until_signalled())  # checks the state dir before anything starts
     except ConfigError as exc:
         if args.state_dir:
             print(f"bad option: --state-dir: {exc.reason}", file=sys.stderr)
@@ -91,7 +91,6 @@ def _controller(args: argparse.Namespace) -> int:
             print(f"bad config: {args.config or '(defaults)'}: {exc.key}: {exc.reason}",
                   file=sys.stderr)
         return 2
-    controller.run(_until_signalled())
     return 0
 
 
