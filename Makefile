@@ -38,7 +38,7 @@ $(STAMP): pyproject.toml
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
 	  python3 -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[kiosk,desk,reports,dev]'
+	$(PY) -m pip install --quiet -e '.[influx,kiosk,desk,reports,dev]'
 	touch $@
 
 test: setup lint typecheck pytest

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +20,7 @@ from wallboard.messages import Id, SlTreatment
 from wallboard.topics import DEFAULT_ROOT, is_id
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+M = TypeVar("M", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -192,16 +193,21 @@ class WallboardConfig(Section):
         )
 
 
-def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
-    """Validate TOML text; raise ``ConfigError`` naming ``path``, the key and the reason."""
+def validate_toml(text: str, path: str, model: type[M]) -> M:
+    """Parse TOML text into ``model``; raise ``ConfigError`` naming ``path``, key and reason."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", str(exc)) from None
     try:
-        config = WallboardConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(path, *_describe(exc)) from None
+
+
+def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
+    """Validate TOML text; raise ``ConfigError`` naming ``path``, the key and the reason."""
+    config = validate_toml(text, path, WallboardConfig)
     for queue in config.queues:
         # A queue's overrides are only checked once merged with the defaults they change.
         try:
@@ -222,12 +228,16 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     return key, reason.removeprefix("Value error, ")
 
 
-def load_config(path: Path) -> WallboardConfig:
-    """Read and validate the config file at ``path``."""
+def read_text(path: Path) -> str:
+    """A config file's text; ``ConfigError`` if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), "(file)", exc.strerror or str(exc)) from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "(file)", "not UTF-8") from None
-    return parse_config(text, str(path))
+
+
+def load_config(path: Path) -> WallboardConfig:
+    """Read and validate the config file at ``path``."""
+    return parse_config(read_text(path), str(path))

@@ -43,7 +43,9 @@ CallEventKind = Literal["offered", "answered", "abandoned", "completed"]
 AgentStateName = Literal["available", "talking", "hold", "wrap_up", "break", "offline"]
 SignalKind = Literal["abusive_caller", "irate_caller", "escalated", "compliment"]
 HelpState = Literal["requested", "acknowledged", "resolved", "cancelled"]
-LampState = Literal["off", "on", "blink", "fast"]
+# blink: even, once a second; fast: four times a second; flash: a brief flash every 2 s.
+# docs/desk-unit.md gives the timings and what each pattern means on the tower.
+LampState = Literal["off", "on", "blink", "fast", "flash"]
 DeskCommand = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
 SlTreatment = Literal["ignore", "count_against", "count_in_favour"]
 

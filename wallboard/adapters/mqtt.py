@@ -26,6 +26,8 @@ from paho.mqtt.properties import Properties
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
+Hook = Callable[[], None]
+PublishedHook = Callable[[int], None]  # the mid the broker acknowledged
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,10 @@ class MqttLink:
         self._stopping = False
         self.handler_errors = 0
         self.handler = on_message  # may be set after construction, before start()
+        # Optional hooks, run in paho's thread like the handler (keep them short):
+        self.on_connected: Hook | None = None  # after subscribing and the online status
+        self.on_disconnected: Hook | None = None
+        self.on_published: PublishedHook | None = None  # a QoS 1 publish was acknowledged
         client = _Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                              protocol=mqtt.MQTTv5, manual_ack=manual_ack)
         client.max_queued_messages_set(0)  # never drop our own publishes while reconnecting
@@ -154,6 +160,7 @@ class MqttLink:
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
         client.on_message = self._message
+        client.on_publish = self._published
         self.client = client
 
     def start(self, timeout: float = 10.0) -> bool:
@@ -218,12 +225,35 @@ class MqttLink:
         if s.status_topic is not None:
             client.publish(s.status_topic, s.online_payload, qos=1, retain=True)
         self.connected.set()
+        self._run_hook(self.on_connected)
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                       reason: Any, properties: Properties | None) -> None:
         if self.connected.is_set() and not self._stopping:
             log.warning("mqtt disconnected: %s; reconnecting", reason)
+        was_connected = self.connected.is_set()
         self.connected.clear()
+        if was_connected:
+            self._run_hook(self.on_disconnected)
+
+    def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
+                   properties: Properties | None) -> None:
+        hook = self.on_published
+        if hook is not None:
+            try:
+                hook(mid)
+            except Exception:
+                self.handler_errors += 1
+                log.exception("mqtt: publish hook failed for mid %s", mid)
+
+    def _run_hook(self, hook: Hook | None) -> None:
+        if hook is None:
+            return
+        try:
+            hook()
+        except Exception:  # as for handlers: never let it stop the network thread
+            self.handler_errors += 1
+            log.exception("mqtt: connection hook failed")
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self.handler is None:

@@ -20,6 +20,7 @@ from wallboard.adapters.journal import Journal
 from wallboard.errors import BadMessage
 from wallboard.floor.core import FloorCore, Folded
 from wallboard.floor.effects import ClearAlert, DeskCommand, Effect, PublishHelp, RaiseAlert
+from wallboard.log_limit import LogLimiter
 from wallboard.messages import Alert, DeskCmd, Envelope, Message, decode, encode
 from wallboard.topics import Kind, build, subscription
 
@@ -54,28 +55,6 @@ class Pacing:
 
     min_interval_s: float = 1.0
     max_interval_s: float = 5.0
-
-
-class LogLimiter:
-    """Log at most ``burst`` problem lines per ``period_s``, then one line saying how many
-    were left out, so a flood of bad messages cannot fill the disk."""
-
-    def __init__(self, burst: int = 20, period_s: float = 60.0) -> None:
-        self.burst, self.period_s = burst, period_s
-        self._start, self._count, self._dropped = float("-inf"), 0, 0
-
-    def allow(self, now: float) -> bool:
-        """True if a line may be logged now."""
-        if now - self._start >= self.period_s:
-            if self._dropped:
-                log.warning("%d more problem lines left out in the last %.0f s",
-                            self._dropped, self.period_s)
-            self._start, self._count, self._dropped = now, 0, 0
-        self._count += 1
-        if self._count > self.burst:
-            self._dropped += 1
-            return False
-        return True
 
 
 class ControllerService:

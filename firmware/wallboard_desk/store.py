@@ -1,0 +1,80 @@
+"""The desk's latest help request on disk, so a press survives a reboot before delivery.
+
+One small JSON file, replaced atomically (write, fsync, rename), so a power cut leaves either
+the old request or the new one. A file that cannot be read is logged and ignored: the broker's
+retained copy then decides (``desk.py``, ``_reconcile``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from wallboard.messages import HelpState, Id
+from wallboard_desk.desk import Request
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "request.json"
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: Id
+    state: HelpState
+    requested_at: float
+    ts: float
+    agent: Id | None = None
+    by: Id | None = None
+    delivered: bool
+
+
+class RequestStore:
+    """Load and save the one request this desk remembers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / FILE_NAME
+
+    def load(self) -> Request | None:
+        """The saved request, or None if there is none or it cannot be read."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.error("desk state %s: cannot read: %s", self.path, exc)
+            return None
+        try:
+            s = _Stored.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            log.error("desk state %s: ignored, %s: %s", self.path,
+                      ".".join(map(str, first["loc"])) or "(file)", first["msg"])
+            return None
+        return Request(s.id, s.state, s.requested_at, s.ts, s.agent, s.by, s.delivered)
+
+    def save(self, request: Request | None) -> None:
+        """Replace the saved request atomically; None removes it."""
+        if request is None:
+            self.path.unlink(missing_ok=True)
+            return
+        data = _Stored(id=request.id, state=request.state, requested_at=request.requested_at,
+                       ts=request.ts, agent=request.agent, by=request.by,
+                       delivered=request.delivered).model_dump_json().encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        # The rename itself is only durable once the directory is synced.
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
