@@ -33,12 +33,16 @@ def require(binary: str, package: str) -> str:
 class Recorder:
     """A plain MQTT client that keeps every message it receives, in order, per topic."""
 
-    def __init__(self, broker: Mosquitto, topic_filter: str = "wallboard/#") -> None:
+    def __init__(self, broker: Mosquitto, topic_filter: str = "wallboard/#",
+                 persistent_id: str | None = None) -> None:
+        """``persistent_id``: keep the session, so messages wait for it across broker restarts."""
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes, bool]] = []
         self.latest: dict[str, bytes] = {}
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"test-{uuid.uuid4().hex[:10]}")
+                                  client_id=persistent_id or f"test-{uuid.uuid4().hex[:10]}",
+                                  clean_session=persistent_id is None)
+        self.client.reconnect_delay_set(1, 2)
         self.client.on_message = self._on_message
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a: subscribed.set()

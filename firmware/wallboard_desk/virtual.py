@@ -24,7 +24,8 @@ from wallboard_desk.bootstrap import DeskRuntime
 from wallboard_desk.hardware import LAMPS
 
 FRAME_S = 0.05
-TAP_S = 0.6  # a tap holds the button this long: longer than a key repeat's first delay
+TAP_S = 0.6  # a tap holds the button this long: longer than a key repeat's first delay,
+# unless the long press is set shorter than twice that
 REPEAT_GAP_S = 0.15  # while repeats keep coming closer than this, the key is held
 _COLOURS = {"red": "\033[1;31m", "amber": "\033[1;33m", "green": "\033[1;32m",
             "buzzer": "\033[1;36m"}
@@ -88,7 +89,8 @@ class VirtualPanel:
         if ch == b" ":
             # The first press holds for a tap; key repeats extend it while they keep coming.
             held = self._release_at is not None
-            self.hold_for(REPEAT_GAP_S if held else TAP_S)
+            tap = min(TAP_S, self.runtime.config.button.long_press_s / 2)
+            self.hold_for(REPEAT_GAP_S if held else tap)
         elif ch in (b"c", b"C"):
             self.hold_for(self.runtime.config.button.long_press_s + 0.2)
         elif ch in (b"q", b"Q", b"\x03"):
