@@ -60,6 +60,7 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/floor_fold.py --write docs/benchmarks.md
 	$(PY) benchmarks/controller_live.py --write docs/benchmarks.md
+	$(PY) benchmarks/desk_latency.py --write docs/benchmarks.md
 
 docs: venv
 	$(PY) -m wallboard.protocol_doc --write docs/protocol.md

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,3 +80,50 @@ class RequestStore:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_NOTHING = object()
+
+
+class SaveBehind:
+    """Saves the latest request on its own thread, so the unit never waits for the disk.
+
+    An fsync on an SD card can take tens of milliseconds; an acknowledgement arriving then
+    would wait for it. Only the newest request matters, so saves that queue up collapse
+    into one. ``close`` writes whatever is still pending.
+    """
+
+    def __init__(self, store: RequestStore, on_error: Callable[[OSError], None]) -> None:
+        self.store = store
+        self._on_error = on_error
+        self._pending: object = _NOTHING
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="desk-save", daemon=True)
+        self._thread.start()
+
+    def save(self, request: Request | None) -> None:
+        """Save ``request`` soon (None removes the file)."""
+        with self._cond:
+            self._pending = request
+            self._cond.notify()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is pending, then stop the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is _NOTHING and not self._closing:
+                    self._cond.wait()
+                if self._pending is _NOTHING:
+                    return
+                request, self._pending = self._pending, _NOTHING
+            try:
+                self.store.save(request)  # type: ignore[arg-type]  # never _NOTHING here
+            except OSError as exc:  # a full or read-only card must not stop the light
+                self._on_error(exc)

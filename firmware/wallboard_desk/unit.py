@@ -43,7 +43,7 @@ from wallboard_desk.desk import (
     restore,
     step,
 )
-from wallboard_desk.store import RequestStore
+from wallboard_desk.store import RequestStore, SaveBehind
 from wallboard_desk.tower import DARK, Tower, next_change, tower
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class DeskUnit:
         self._sent: dict[int, tuple[str, HelpState]] = {}  # mid -> the help state it carried
         self._limiter = LogLimiter()
         self._light: Tower | None = None  # last published on desk/{desk}/light
+        self._saver = SaveBehind(store, lambda exc: self._problem(
+            "save_failed", "cannot save the request: %s", exc))
         link.handler = lambda t, p, r: self._events.put(_Received(t, p, r))
         link.on_connected = lambda: self._events.put(Connected(self.clock()))
         link.on_disconnected = lambda: self._events.put(Disconnected(self.clock()))
@@ -163,6 +165,7 @@ class DeskUnit:
         self.lamps.show(DARK)
         if self.link.connected.is_set():
             self._publish_light(DARK)
+        self._saver.close()
 
     def _handle(self, item: Event | _Received | _Published) -> None:
         if isinstance(item, _Received):
@@ -213,11 +216,9 @@ class DeskUnit:
             mid = getattr(info, "mid", None)
             if isinstance(mid, int):
                 self._sent[mid] = (message.request, message.state)
+        self._refresh()
         if self.desk.request != saved:
-            try:
-                self.store.save(self.desk.request)
-            except OSError as exc:  # a full or read-only card must not stop the light
-                self._problem("save_failed", "cannot save the request: %s", exc)
+            self._saver.save(self.desk.request)
 
     def _refresh(self) -> None:
         shown = tower(self.desk, self.clock(), self.escalate_after_s)
