@@ -493,7 +493,7 @@ BAD = [
                "Input should be 'offered', 'answered', 'abandoned' or 'completed'"),
     bad_change("event-wrong-case", Kind.CALL, {"event": "Answered"}, "event", "Input should be"),
     bad_change("unknown-state", Kind.AGENT_STATE, {"state": "lunch"}, "state", "Input should be"),
-    bad_change("unknown-lamp", Kind.DESK_LIGHT, {"red": "flash"}, "red", "Input should be"),
+    bad_change("unknown-lamp", Kind.DESK_LIGHT, {"red": "strobe"}, "red", "Input should be"),
     bad_change("unknown-cmd", Kind.DESK_CMD, {"cmd": "reboot"}, "cmd", "Input should be"),
     bad_change("unknown-treatment", Kind.KPI_QUEUE, {"sl_treatment": "count_for"},
                "sl_treatment", "Input should be"),
