@@ -265,6 +265,8 @@ def test_bad_input_never_changes_the_light(mosquitto, tmp_path):
         unit.press()
         wait_for(lambda: unit.request.state == "resolved", 5, what="resolved")
         wait_for(lambda: unit.lit("green") and not unit.lit("buzzer"), 5, what="green")
+        # ...and the light topic has caught up with the pins (the beep may just have ended).
+        watcher.wait_json(LIGHT, lambda b: b["green"] == "on" and b["buzzer"] == "off")
         lights_before = len(watcher.on(LIGHT))
         pins = {lamp: unit.pin(lamp) for lamp in ("red", "amber", "green", "buzzer")}
         for pin in pins.values():
