@@ -179,10 +179,10 @@ class DeskUnit:
             event = Delivered(*sent)
         else:
             event = item
-        before = self.desk.request
-        self._after(step(self.desk, event, self.bounce_s), saved=before)
         if isinstance(event, Connected):
             self._light = None  # publish the light again: it may have changed while away
+        before = self.desk.request
+        self._after(step(self.desk, event, self.bounce_s), saved=before)
 
     def _decode(self, item: _Received) -> Event | None:
         now = self.clock()
