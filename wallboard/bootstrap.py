@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wallboard import __version__
 from wallboard.adapters.journal import Journal
-from wallboard.adapters.mqtt import LinkSettings, MqttLink, password_from_env
+from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.config import WallboardConfig
 from wallboard.floor.core import FloorCore
 from wallboard.messages import ServiceStatus, encode
@@ -30,10 +30,8 @@ def link_settings(config: WallboardConfig, client_id: str, service: str | None, 
     """Broker settings for one client; a named ``service`` gets a retained status and will."""
     m = config.mqtt
     now = clock()
-    return LinkSettings(
-        host=m.host, port=m.port, client_id=client_id, username=m.username,
-        password=password_from_env(m.password_env), tls=m.tls,
-        ca_file=str(m.ca_file) if m.ca_file else None, session_expiry_s=session_expiry_s,
+    return LinkSettings.for_broker(
+        m, client_id, session_expiry_s=session_expiry_s,
         status_topic=None if service is None else build(
             Kind.SERVICE_STATUS, root=m.topic_root, site=config.site.id, service=service),
         online_payload=encode(ServiceStatus(ts=now, online=True, version=__version__)),

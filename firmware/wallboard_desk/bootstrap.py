@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wallboard import __version__
-from wallboard.adapters.mqtt import LinkSettings, MqttLink, password_from_env
+from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.messages import DeskStatus, encode
 from wallboard_desk.config import DeskConfig
 from wallboard_desk.hardware import DeskButton, TowerPins
@@ -51,11 +51,8 @@ class DeskRuntime:
 def link_settings(config: DeskConfig, topics: Topics, clock: Clock) -> LinkSettings:
     """The unit's broker settings: fixed client id, kept session, retained status and will."""
     m, now = config.mqtt, clock()
-    return LinkSettings(
-        host=m.host, port=m.port, client_id=config.client_id, username=m.username,
-        password=password_from_env(m.password_env), tls=m.tls,
-        ca_file=str(m.ca_file) if m.ca_file else None,
-        session_expiry_s=m.session_expiry_s, keepalive_s=m.keepalive_s,
+    return LinkSettings.for_broker(
+        m, config.client_id, session_expiry_s=m.session_expiry_s, keepalive_s=m.keepalive_s,
         status_topic=topics.status,
         online_payload=encode(DeskStatus(ts=now, online=True, firmware=__version__)),
         offline_payload=encode(DeskStatus(ts=now, online=False, firmware=__version__)),

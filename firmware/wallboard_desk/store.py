@@ -13,9 +13,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from wallboard.messages import HelpState, Id
 from wallboard_desk.desk import Request
 
 log = logging.getLogger(__name__)
@@ -23,16 +22,8 @@ log = logging.getLogger(__name__)
 FILE_NAME = "request.json"
 
 
-class _Stored(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    id: Id
-    state: HelpState
-    requested_at: float
-    ts: float
-    agent: Id | None = None
-    by: Id | None = None
-    delivered: bool
+# The file holds a Request as JSON; pydantic validates it against the dataclass itself.
+_FORMAT = TypeAdapter(Request)
 
 
 class RequestStore:
@@ -51,22 +42,19 @@ class RequestStore:
             log.error("desk state %s: cannot read: %s", self.path, exc)
             return None
         try:
-            s = _Stored.model_validate_json(raw)
+            return _FORMAT.validate_json(raw, strict=True)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             log.error("desk state %s: ignored, %s: %s", self.path,
                       ".".join(map(str, first["loc"])) or "(file)", first["msg"])
             return None
-        return Request(s.id, s.state, s.requested_at, s.ts, s.agent, s.by, s.delivered)
 
     def save(self, request: Request | None) -> None:
         """Replace the saved request atomically; None removes it."""
         if request is None:
             self.path.unlink(missing_ok=True)
             return
-        data = _Stored(id=request.id, state=request.state, requested_at=request.requested_at,
-                       ts=request.ts, agent=request.agent, by=request.by,
-                       delivered=request.delivered).model_dump_json().encode()
+        data = _FORMAT.dump_json(request)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("wb") as f:

@@ -39,6 +39,7 @@ from wallboard_desk.desk import (
     Event,
     LongPressed,
     Pressed,
+    Request,
     Stepped,
     restore,
     step,
@@ -201,7 +202,7 @@ class DeskUnit:
         self._problem("bad", "ignored %s: not this desk's cmd or help", item.topic)
         return None
 
-    def _after(self, stepped: Stepped, saved: object) -> None:
+    def _after(self, stepped: Stepped, saved: Request | None) -> None:
         self.desk = stepped.desk
         if stepped.ignored is not None:
             if stepped.kind == "refused":

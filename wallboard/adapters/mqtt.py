@@ -16,12 +16,15 @@ import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+if TYPE_CHECKING:
+    from wallboard.config import MqttConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,14 @@ class LinkSettings:
     offline_payload: bytes = b""
     keepalive_s: int = 30
     subscriptions: Sequence[tuple[str, int]] = field(default_factory=tuple)
+
+    @classmethod
+    def for_broker(cls, mqtt_config: MqttConfig, client_id: str, **rest: Any) -> LinkSettings:
+        """Settings for the broker in a config's ``[mqtt]``; the password from its env var."""
+        m = mqtt_config
+        return cls(host=m.host, port=m.port, client_id=client_id, username=m.username,
+                   password=password_from_env(m.password_env), tls=m.tls,
+                   ca_file=str(m.ca_file) if m.ca_file else None, **rest)
 
 
 class _BufferedSocket:
