@@ -17,7 +17,8 @@ from wallboard.adapters.journal import Journal
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.config import WallboardConfig
 from wallboard.floor.core import FloorCore
-from wallboard.messages import ServiceStatus, encode
+from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
+from wallboard.messages import DeskCmd, ServiceStatus, encode
 from wallboard.services.controller import Clock, ControllerService, Pacing, input_subscriptions
 from wallboard.topics import Kind, build
 
@@ -78,3 +79,17 @@ def build_controller(config: WallboardConfig, *, state_dir: Path | None = None,
         pacing=Pacing(c.publish_min_interval_s, c.publish_max_interval_s))
     link.handler = service.handle
     return Controller(service, link, journal)
+
+
+def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, SendCommand]:
+    """The kiosk's broker link, feeding ``feed``, and the function that sends desk commands."""
+    root, site, kiosk = config.mqtt.topic_root, config.site.id, config.kiosk
+    link = MqttLink(link_settings(config, f"wallboard-kiosk-{kiosk.id}"[:64], None,
+                                  subscriptions=kiosk_subscriptions(root, site, kiosk.audience)),
+                    on_message=feed.handle)
+    link.on_connected, link.on_disconnected = feed.on_connected, feed.on_disconnected
+
+    def send(desk: str, cmd: DeskCmd) -> None:
+        link.publish(build(Kind.DESK_CMD, root=root, site=site, desk=desk), encode(cmd))
+
+    return link, send

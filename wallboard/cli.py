@@ -161,6 +161,18 @@ def _watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kiosk(args: argparse.Namespace) -> int:
+    """Run the wall screen, or render it once to a PNG."""
+    from wallboard.kiosk.run import Window, run_kiosk
+
+    config = _config(args.config)
+    if args.after is not None and args.screenshot is None:
+        print("bad option: --after needs --screenshot", file=sys.stderr)
+        return 2
+    return run_kiosk(config, Window(size=args.size), screenshot=args.screenshot,
+                     after_s=args.after if args.after is not None else 5.0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
@@ -222,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     _log_level(wat, "WARNING")
     wat.set_defaults(func=_watch)
 
+    kio = sub.add_parser("kiosk", help="the full-screen wall screen (Kivy)")
+    kio.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    kio.add_argument("--size", type=_size, default=None,
+                     help="open a window of this size, e.g. 1920x1080 (default: full screen)")
+    kio.add_argument("--screenshot", type=Path, default=None,
+                     help="render, save a PNG here and exit")
+    kio.add_argument("--after", type=_positive, default=None,
+                     help="seconds to collect data before the screenshot (default: 5)")
+    _log_level(kio, "WARNING")
+    kio.set_defaults(func=_kiosk)
+
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")
     prev.add_argument("--agents", type=int, default=500)
     prev.add_argument("--hours", type=float, default=8.0)
@@ -235,6 +258,13 @@ def _positive(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
     return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT in pixels, got {text!r}")
+    return int(width), int(height)
 
 
 def _when(text: str) -> dt.datetime:

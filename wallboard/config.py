@@ -12,22 +12,17 @@ from pathlib import Path
 from typing import Annotated, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from wallboard.config_base import Section
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import FloorSettings, QueuePolicy
+from wallboard.kiosk.config import KioskConfig
 from wallboard.messages import Id, SlTreatment
 from wallboard.topics import DEFAULT_ROOT, is_id
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 M = TypeVar("M", bound=BaseModel)
-
-
-class Section(BaseModel):
-    """Base for config sections: unknown keys are errors, values are immutable."""
-
-    # Strict: TOML has real types, so "yes" for a bool or "20" for a number is a typo.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class SiteConfig(Section):
@@ -157,6 +152,7 @@ class WallboardConfig(Section):
     help: HelpConfig = HelpConfig()
     hold: HoldConfig = HoldConfig()
     controller: ControllerConfig = ControllerConfig()
+    kiosk: KioskConfig = KioskConfig()
 
     @property
     def controller_client_id(self) -> str:

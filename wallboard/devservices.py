@@ -417,3 +417,33 @@ class Influxd(_Service):
         """Write line protocol to db."""
         body = lines.encode() if isinstance(lines, str) else lines
         self._request("/write", {"db": db, "precision": precision}, body)
+
+
+class Xvfb(_Service):
+    """A virtual X display for the kiosk's window: tests, screenshots and benchmarks."""
+
+    name = "Xvfb"
+
+    def __init__(self, width: int = 3840, height: int = 2160, **kwargs: Any) -> None:
+        """A screen big enough for a 4K window, so every size can be tried on one display."""
+        super().__init__(**kwargs)
+        self.screen = f"{width}x{height}x24"
+        self.display: str | None = None
+
+    def _choose_ports(self) -> None:
+        self.display = None  # Xvfb picks a free display itself (-displayfd)
+
+    def _config(self) -> str:
+        return ""
+
+    def _command(self) -> list[str]:
+        return [self.binary, "-displayfd", "1", "-screen", "0", self.screen,
+                "-nolisten", "tcp", "-noreset"]
+
+    def _ready(self) -> bool:
+        numbers = [line.strip() for line in tail(self.output_path, 50).splitlines()
+                   if line.strip().isdigit()]
+        if not numbers:
+            return False
+        self.display = f":{numbers[-1]}"
+        return Path(f"/tmp/.X11-unix/X{numbers[-1]}").exists()

@@ -1,0 +1,368 @@
+"""The pure view model: the board and ``now`` in, texts, levels and colours out.
+
+Nothing here imports Kivy or reads the clock. The kiosk shows what the controller computed,
+so every screen on the floor agrees: the only arithmetic is formatting, ages and layout.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from wallboard.kiosk.config import LOWER_IS_WORSE, KioskConfig, Metric, Threshold
+from wallboard.kiosk.state import Board
+from wallboard.kiosk.theme import (
+    DASH,
+    HELP_LEVELS,
+    HELP_WORDS,
+    LEVEL_ICONS,
+    LEVEL_WORDS,
+    STATE_WORDS,
+    Level,
+)
+from wallboard.messages import AgentStateName, Alert, DeskCmd, HelpStatus, KpiSnapshot, LampState
+
+CAPTIONS: dict[Metric, str] = {
+    "waiting": "WAITING",
+    "longest_wait": "LONGEST WAIT",
+    "service_level": "SERVICE LEVEL",
+    "service_level_today": "SL TODAY",
+    "asa": "ASA",
+    "abandon_rate": "ABANDONED",
+    "aht": "AHT",
+    "occupancy": "OCCUPANCY",
+    "agents_available": "AVAILABLE",
+}
+RATIOS: frozenset[str] = frozenset({"service_level", "service_level_today", "abandon_rate",
+                                    "occupancy"})
+DURATIONS: frozenset[str] = frozenset({"longest_wait", "asa", "aht"})
+FLOOR_TITLE = "ALL QUEUES"
+
+
+@dataclass(frozen=True, slots=True)
+class TileView:
+    """One headline number: caption, value, and its level as colour, icon and word."""
+
+    caption: str
+    value: str
+    level: Level
+    badge: str  # icon and word, e.g. "▲ WATCH"
+
+
+@dataclass(frozen=True, slots=True)
+class RowView:
+    """One queue (or the whole floor) across the screen."""
+
+    queue: str | None  # None: the floor total
+    title: str
+    tiles: tuple[TileView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HelpView:
+    """One open help request in the panel."""
+
+    desk: str
+    request: str
+    who: str  # the agent as this audience may see them
+    age: str  # m:ss, ticking
+    state: str  # WAITING or ON THE WAY
+    escalation: str  # "", ESCALATED or ESCALATED TWICE
+    level: Level
+
+
+@dataclass(frozen=True, slots=True)
+class CellView:
+    """One agent in the grid."""
+
+    label: str
+    state: AgentStateName
+    word: str  # state word and time in state, e.g. "TALK 4m"
+    detail: str  # break reason, LONG HOLD, strain, or ""
+    long_hold: bool
+    lamps: tuple[LampState, LampState, LampState] | None  # red, amber, green; None: not shown
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """The full-width STALE DATA banner; None when the data is live."""
+
+    text: str
+
+
+# -- headline tiles ------------------------------------------------------------------------
+
+
+def metric_value(snapshot: KpiSnapshot, metric: Metric) -> float | None:
+    """The snapshot's value for ``metric``; None when there is nothing to measure yet."""
+    s = snapshot.sliding
+    values: dict[Metric, float | None] = {
+        "waiting": snapshot.waiting,
+        "longest_wait": snapshot.longest_wait_s,
+        "service_level": s.service_level,
+        "service_level_today": snapshot.today.service_level,
+        "asa": s.asa_s,
+        "abandon_rate": s.abandon_rate,
+        "aht": s.aht_s,
+        "occupancy": s.occupancy,
+        "agents_available": snapshot.agents_available,
+    }
+    return values[metric]
+
+
+def level_of(metric: Metric, value: float | None, threshold: Threshold) -> Level:
+    """The level a value reaches against its threshold (see ``Threshold``)."""
+    if value is None:
+        return "none"
+    if metric in LOWER_IS_WORSE:
+        return "alert" if value < threshold.red else "warn" if value < threshold.amber else "ok"
+    return "alert" if value >= threshold.red else "warn" if value >= threshold.amber else "ok"
+
+
+def format_metric(metric: Metric, value: float | None) -> str:
+    """The value as the tile shows it: 85%, 1:05, 12; a dash when there is none."""
+    if value is None:
+        return DASH
+    if metric in RATIOS:
+        return f"{math.floor(value * 100 + 0.5)}%"
+    if metric in DURATIONS:
+        return clock_text(value)
+    return str(int(value))
+
+
+def clock_text(seconds: float) -> str:
+    """m:ss, or h:mm:ss from an hour."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def badge(level: Level) -> str:
+    """The icon and word shown with a level, so it never rests on colour alone."""
+    return f"{LEVEL_ICONS[level]} {LEVEL_WORDS[level]}"
+
+
+def tile(snapshot: KpiSnapshot | None, queue: str | None, metric: Metric,
+         config: KioskConfig) -> TileView:
+    """One tile; a missing snapshot shows a dash at level none."""
+    value = None if snapshot is None else metric_value(snapshot, metric)
+    level = level_of(metric, value, config.threshold(queue, metric))
+    return TileView(CAPTIONS[metric], format_metric(metric, value), level, badge(level))
+
+
+def shown_queues(board: Board, config: KioskConfig) -> list[str]:
+    """The configured queues, or every queue the controller lists on the floor snapshot."""
+    if config.queues:
+        return list(config.queues)
+    return list(board.floor.queues) if board.floor is not None else sorted(board.queues)
+
+
+def pages(board: Board, config: KioskConfig) -> list[list[str | None]]:
+    """The rows of each page: the floor total pinned first, queues split across pages."""
+    queues = shown_queues(board, config)
+    pinned: list[str | None] = [None] if config.floor_total else []
+    per_page = max(1, config.rows_per_page - len(pinned))
+    if not queues:
+        return [pinned] if pinned else [[]]
+    return [pinned + list(queues[i:i + per_page]) for i in range(0, len(queues), per_page)]
+
+
+def row(board: Board, config: KioskConfig, queue: str | None,
+        names: dict[str, str] | None = None) -> RowView:
+    """One row of tiles for ``queue`` (None: the floor)."""
+    snapshot = board.floor if queue is None else board.queues.get(queue)
+    title = FLOOR_TITLE if queue is None else (names or {}).get(queue, queue)
+    return RowView(queue, title.upper(),
+                   tuple(tile(snapshot, queue, metric, config) for metric in config.tiles))
+
+
+# -- staleness -----------------------------------------------------------------------------
+
+
+def banner(board: Board, config: KioskConfig, now: float, connected: bool,
+           disconnected_since: float | None) -> Banner | None:
+    """The STALE DATA banner, with the age, or None while the numbers are live."""
+    if not connected:
+        since = f" for {clock_text(now - disconnected_since)}" if disconnected_since else ""
+        return Banner(f"STALE DATA · no broker connection{since}")
+    if board.floor is None:
+        return Banner("STALE DATA · waiting for the first update from the controller")
+    age = now - board.floor.ts
+    if age > config.stale_after_s:
+        return Banner(f"STALE DATA · last update {clock_text(age)} ago")
+    if board.controller is not None and not board.controller.online:
+        return Banner("STALE DATA · the controller is offline")
+    return None
+
+
+# -- help requests -------------------------------------------------------------------------
+
+OPEN_STATES = {"requested": "WAITING", "acknowledged": "ON THE WAY"}
+
+
+def help_views(board: Board, config: KioskConfig, now: float) -> tuple[HelpView, ...]:
+    """Open requests, oldest first, with an age that ticks with ``now``."""
+    open_ = [(desk, h) for desk, h in board.help.items() if h.state in OPEN_STATES]
+    open_.sort(key=lambda item: (item[1].requested_at, item[0]))
+    views = []
+    for desk, h in open_:
+        level: Level = HELP_LEVELS[h.level] if h.state == "requested" else "ok"
+        views.append(HelpView(
+            desk=desk, request=h.request, who=who(h.agent, desk, config),
+            age=clock_text(now - h.requested_at), state=OPEN_STATES[h.state],
+            escalation=HELP_WORDS[h.level] if h.state == "requested" else "", level=level))
+    return tuple(views)
+
+
+def tap_command(status: HelpStatus, acked_here: bool, kiosk: str, now: float) -> DeskCmd | None:
+    """What a tap on a request sends: the first acknowledges it, the next resolves it."""
+    if status.state == "requested" and not acked_here:
+        return DeskCmd(ts=now, cmd="ack", request=status.request, by=kiosk)
+    if status.state in OPEN_STATES:
+        return DeskCmd(ts=now, cmd="resolve", request=status.request, by=kiosk)
+    return None
+
+
+# -- agents --------------------------------------------------------------------------------
+
+_WORD_SPLIT = re.compile(r"[._\-\s]+")
+
+
+def initials(agent: str) -> str:
+    """Initials from an id like ``jane.smith`` (JS); the first two characters otherwise."""
+    letters = "".join(part[0] for part in _WORD_SPLIT.split(agent) if part[:1].isalpha())
+    return (letters if len(letters) >= 2 else agent[:2]).upper()
+
+
+def who(agent: str | None, desk: str | None, config: KioskConfig) -> str:
+    """An agent as this screen's audience may see them."""
+    if config.audience == "supervisor" or config.mask_names == "none":
+        return agent or desk or "?"
+    if config.mask_names == "desk":
+        return f"desk {desk}" if desk else "desk ?"
+    return initials(agent) if agent else "?"
+
+
+def minutes_text(seconds: float) -> str:
+    """Whole minutes in a state, e.g. 4m or 1h05: timers a room can read, ticking once a minute."""
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes >= 60 else f"{minutes}m"
+
+
+def cell(board: Board, config: KioskConfig, agent: str, now: float,
+         long_holds: dict[str, float]) -> CellView:
+    """One agent's cell as of ``now``."""
+    st = board.agents[agent]
+    held = long_holds.get(agent)
+    detail = ""
+    if held is not None:
+        detail = f"LONG HOLD {clock_text(held)}"
+    elif st.state in ("break", "offline") and st.reason:
+        detail = st.reason.upper()
+    if config.audience == "supervisor":
+        wb = board.wellbeing.get(agent)
+        if wb is not None and not detail and wb.score >= 50:
+            detail = f"STRAIN {wb.score:.0f}"
+    lamps = None
+    if config.mirror_lights and st.desk is not None:
+        light = board.lights.get(st.desk)
+        online = board.desks_online.get(st.desk)
+        if light is not None and (online is None or online.online):
+            lamps = (light.red, light.amber, light.green)
+    return CellView(
+        label=who(agent, st.desk, config), state=st.state,
+        word=f"{STATE_WORDS[st.state]} {minutes_text(now - st.since)}", detail=detail,
+        long_hold=held is not None, lamps=lamps)
+
+
+def teams(board: Board) -> list[tuple[str, list[str]]]:
+    """Logged-in agents grouped by team, teams and agents in a stable order."""
+    groups: dict[str, list[str]] = {}
+    for agent, st in board.agents.items():
+        if st.state != "offline":
+            groups.setdefault(st.team or "", []).append(agent)
+    return [(team or "NO TEAM", sorted(groups[team])) for team in sorted(groups)]
+
+
+@dataclass(frozen=True, slots=True)
+class GridFit:
+    """Cell size for the agents grid, and the font that fits it."""
+
+    cols: int
+    cell_w: float
+    cell_h: float
+    font: float
+
+
+LINES = 3  # name, state and timer, and a detail (break reason, long hold)
+
+
+def fit_grid(slots: int, width: float, height: float) -> GridFit:
+    """The columns that give ``slots`` cells the largest readable text in the area.
+
+    Each team's name takes one slot before its agents, so teams flow on without blank
+    lines. Cells are never taller than wide and the text always fits three lines.
+    """
+    if slots <= 0 or width <= 0 or height <= 0:
+        return GridFit(1, max(width, 1.0), max(height, 1.0), 12.0)
+    best = GridFit(1, width, height, 0.0)
+    for cols in range(1, slots + 1):
+        rows = math.ceil(slots / cols)
+        w = width / cols
+        h = min(height / rows, w)
+        font = min(h / (LINES * 1.25), w / 6.5)
+        if font > best.font:
+            best = GridFit(cols, w, h, font)
+    return best
+
+
+# -- alerts --------------------------------------------------------------------------------
+
+
+def ticker(alerts: dict[str, Alert]) -> list[str]:
+    """Alert lines for the ticker, most severe first, then oldest."""
+    ordered = sorted(alerts.values(), key=lambda a: (-a.level, a.ts))
+    return [f"{LEVEL_ICONS['alert' if a.level >= 2 else 'warn']} {a.text}" for a in ordered]
+
+
+def escalated(before: dict[str, int], alerts: dict[str, Alert]) -> bool:
+    """True when an alert is new at level 2 or more, or rose to it: time for the sound."""
+    return any(a.level >= 2 and before.get(key, 0) < a.level for key, a in alerts.items())
+
+
+# -- screen geometry -----------------------------------------------------------------------
+
+HEADER = 0.05  # shares of the screen height
+ROWS = 0.55
+ROWS_PORTRAIT = 0.6
+TICKER = 0.04
+TITLE_SHARE = 0.14  # of the width, for the queue name left of its tiles
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """Sizes that depend on the window: how tiles wrap, the rows' share, the headline font."""
+
+    portrait: bool
+    rows_share: float
+    tile_cols: int
+    headline_font: float
+
+
+def geometry(width: float, height: float, rows: int, tiles: int) -> Geometry:
+    """The largest headline font a row and a tile allow.
+
+    Landscape puts a row's tiles side by side; the default layout's numbers are then over
+    1/8 of the height. Portrait is narrow, so tiles wrap two to a line.
+    """
+    portrait = height > width
+    share = ROWS_PORTRAIT if portrait else ROWS
+    cols = min(tiles, 2) if portrait else tiles
+    lines = math.ceil(tiles / max(1, cols))
+    row_h = height * share / max(1, rows) / lines
+    tile_w = width * (1 - TITLE_SHARE) / max(1, cols)
+    # A tile holds a caption line (a quarter of the number's size) above the number; the
+    # widest value, "100%" or "12:34", is about 2.6 em of a bold face.
+    return Geometry(portrait, share, cols, min(row_h / 1.32, tile_w / 2.75))
