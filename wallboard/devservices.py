@@ -424,9 +424,10 @@ class Xvfb(_Service):
 
     name = "Xvfb"
 
-    def __init__(self, width: int = 3840, height: int = 2160, **kwargs: Any) -> None:
+    def __init__(self, binary: str | None = None, *, width: int = 3840, height: int = 2160
+                 ) -> None:
         """A screen big enough for a 4K window, so every size can be tried on one display."""
-        super().__init__(**kwargs)
+        super().__init__(binary)
         self.screen = f"{width}x{height}x24"
         self.display: str | None = None
 

@@ -1,0 +1,277 @@
+"""The wall screen in a real window on Xvfb, fed by a real mosquitto.
+
+Retained messages go out from a plain MQTT client; the checks read the widget tree and the
+screenshot (pixel colours, and the numbers as tesseract reads them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.live import Recorder
+from tests.screen import Screen, colour_share, open_window, read_text, rgb255
+from wallboard.config import WallboardConfig, parse_config
+from wallboard.devservices import Mosquitto
+from wallboard.kiosk import theme
+from wallboard.kiosk.sample import SampleFloor
+from wallboard.topics import Kind
+
+DIGITS = "0123456789:%"
+
+
+@pytest.fixture(scope="session")
+def screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Screen]:
+    yield from open_window(tmp_path_factory.mktemp("screenshots"))
+
+
+@dataclass
+class Running:
+    """A kiosk on the test window, wired to the broker like the real one."""
+
+    kiosk: Any
+    link: Any
+    feed: Any
+    config: WallboardConfig
+
+
+@pytest.fixture
+def start_kiosk(screen: Screen, mosquitto: Mosquitto) -> Iterator[Any]:
+    started: list[Running] = []
+
+    def start(extra: str = "", size: tuple[int, int] = (1920, 1080)) -> Running:
+        from wallboard.bootstrap import build_kiosk_link
+        from wallboard.kiosk.app import Kiosk
+        from wallboard.kiosk.feed import Feed
+
+        screen.resize(*size)
+        config = parse_config(
+            f'[mqtt]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n'
+            f'[queues.sales]\nname = "Sales"\n[kiosk]\nid = "wall-3"\n{extra}')
+        feed = Feed(config.mqtt.topic_root, config.site.id, config.kiosk.audience)
+        link, send = build_kiosk_link(config, feed)
+        kiosk = Kiosk(config, feed, send=send)
+        screen.window.add_widget(kiosk.root)
+        kiosk.start()
+        assert link.start(5), "the kiosk did not connect"
+        running = Running(kiosk, link, feed, config)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.kiosk.stop()
+        screen.window.remove_widget(running.kiosk.root)
+        running.link.stop()
+
+
+@pytest.fixture
+def client(mosquitto: Mosquitto) -> Iterator[Recorder]:
+    recorder = Recorder(mosquitto)
+    yield recorder
+    recorder.client.disconnect()
+    recorder.client.loop_stop()
+
+
+def publish(client: Recorder, *messages: tuple[str, bytes]) -> None:
+    for topic, payload in messages:
+        client.publish(topic, payload, retain=True)
+
+
+FLOOR = SampleFloor()
+
+
+def busy_floor(now: float) -> list[tuple[str, bytes]]:
+    """A floor in trouble (amber and red tiles) and a calm sales queue."""
+    return [
+        FLOOR.floor(now, ["sales", "support"], waiting=7, longest=75, sl=0.74, abandon=0.02,
+                    long_holds=[("agent-005", 130)]),
+        FLOOR.queue(now, "sales", waiting=2, longest=12, sl=0.91, abandon=0.06),
+        FLOOR.queue(now, "support", waiting=5, longest=65, sl=0.65, abandon=0.12),
+        FLOOR.help(now, "d-003", "r-1", "requested", now - 95, agent="agent-003", level=1),
+        FLOOR.help(now, "d-007", "r-2", "acknowledged", now - 30, agent="agent-007"),
+        FLOOR.light(now, "d-003", red="on", green="off"),
+        *FLOOR.agents(now, 40, teams=4),
+    ]
+
+
+# (row, tile) -> value text, level: what busy_floor must show with default thresholds
+EXPECTED = {
+    (0, 0): ("7", "warn"), (0, 1): ("1:15", "alert"), (0, 2): ("74%", "warn"),
+    (0, 3): ("2%", "ok"),
+    (1, 0): ("2", "ok"), (1, 1): ("0:12", "ok"), (1, 2): ("91%", "ok"), (1, 3): ("6%", "warn"),
+}
+
+
+def test_published_numbers_show_in_widgets_and_pixels(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk().kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7" and len(k.cells) == 40,
+                     what="the published snapshot on the tiles")
+    assert [r.title for r in k.rows] == ["ALL QUEUES", "SALES"]
+    for (r, t), (value, level) in EXPECTED.items():
+        tile = k.tiles[r][t]
+        assert (tile.value, tile.level) == (value, level), (r, t)
+        assert tuple(tile.colour) == theme.LEVEL_COLOURS[level]
+    image = screen.screenshot("busy-floor")
+    for (r, t), (value, level) in EXPECTED.items():
+        label = k.tiles[r][t].ids.value
+        box = screen.box(label)
+        # The number is drawn in its level's colour, and in no other level's colour.
+        assert colour_share(image, box, rgb255(theme.LEVEL_COLOURS[level])) > 0.03, (r, t)
+        for other in {"ok", "warn", "alert"} - {level}:
+            assert colour_share(image, box, rgb255(theme.LEVEL_COLOURS[other])) < 0.002
+        assert read_text(image, box, DIGITS) == value, (r, t)
+
+
+def test_help_requests_oldest_first_with_ticking_age(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk().kiosk
+    rows = screen.run_until(lambda: list(k.help_rows.values()) if len(k.help_rows) == 2
+                            else None, what="two help rows")
+    assert [r.desk for r in rows] == ["d-003", "d-007"]
+    assert "ESCALATED" in rows[0].who_text and "agent-003" in rows[0].who_text
+    assert "ON THE WAY" in rows[1].who_text
+    first = rows[0].age
+    screen.run_until(lambda: rows[0].age != first, 3, "the age to tick")
+    minutes, seconds = rows[0].age.split(":")
+    assert 95 <= int(minutes) * 60 + int(seconds) <= 100
+
+
+def test_agents_grid_shows_state_long_hold_and_lamps(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk().kiosk
+    screen.run_until(lambda: len(k.cells) == 40, what="40 agent cells")
+    held = k.cells["agent-005"]
+    assert "LONG HOLD 2:10" in held.text
+    assert tuple(held.edge) == theme.LONG_HOLD
+    lit = k.cells["agent-003"]
+    assert lit.lamps == ("on", "off", "off")
+    assert tuple(lit.lamp_red) == theme.LAMP_COLOURS["red"]
+    image = screen.screenshot("grid")
+    left, top, right, bottom = screen.box(lit)
+    lamp = (right - int(lit.lamp_size) - 3, top + 3, right - 3, top + 3 + int(lit.lamp_size))
+    assert colour_share(image, lamp, rgb255(theme.LAMP_COLOURS["red"])) > 0.5
+
+
+def test_stale_banner_appears_when_snapshots_stop(screen, start_kiosk, client):
+    k = start_kiosk("stale_after_s = 2").kiosk
+    published = time.time()
+    publish(client, busy_floor(published)[0])
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
+    assert k.root.banner_text == ""
+    screen.run_until(lambda: k.root.banner_text, 5, "the stale banner")
+    appeared = time.time() - published
+    assert appeared <= 2 + 1, f"banner after {appeared:.1f} s"
+    assert k.root.banner_text.startswith("STALE DATA · last update 0:0")
+    image = screen.screenshot("stale")
+    banner = screen.box(k.root.ids.banner)
+    assert banner[2] - banner[0] == screen.window.width  # full width
+    assert colour_share(image, banner, rgb255(theme.BANNER)) > 0.5
+
+
+def test_stale_banner_when_the_broker_goes_down(screen, start_kiosk, client, mosquitto):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk().kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
+    mosquitto.stop()
+    text = screen.run_until(lambda: k.root.banner_text, 10, "the banner")
+    assert text.startswith("STALE DATA · no broker connection")
+    assert k.tiles[0][0].value == "7"  # the last good values stay, dimmed under the banner
+    assert k.root.ids.rows.opacity < 1
+
+
+def test_tap_acknowledges_then_resolves(screen, start_kiosk, client):
+    from kivy.tests.common import UnitTestTouch
+
+    now = time.time()
+    publish(client, FLOOR.floor(now, ["sales"]),
+            FLOOR.help(now, "d-003", "r-9", "requested", now - 20, agent="agent-003"))
+    k = start_kiosk('audience = "supervisor"').kiosk
+    row = screen.run_until(lambda: k.help_rows.get("d-003"), what="the help row")
+    cmd_topic = FLOOR.topic(Kind.DESK_CMD, desk="d-003")
+
+    def tap() -> None:
+        x, y = row.to_window(row.center_x, row.center_y)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+        screen.frames(0.1)
+
+    tap()
+    sent = client.wait_json(cmd_topic, lambda d: d["cmd"] == "ack")
+    assert (sent["request"], sent["by"]) == ("r-9", "wall-3")
+    tap()
+    client.wait_json(cmd_topic, lambda d: d["cmd"] == "resolve")
+    assert [json.loads(p)["cmd"] for p in client.on(cmd_topic)] == ["ack", "resolve"]
+
+
+def test_floor_screen_taps_do_nothing_and_names_are_masked(screen, start_kiosk, client):
+    now = time.time()
+    publish(client, *busy_floor(now))
+    wellbeing = FLOOR.topic(Kind.AGENT_WELLBEING, agent="agent-001")
+    client.publish(wellbeing, {"ts": now, "score": 80, "components": []}, retain=True)
+    running = start_kiosk('mask_names = "desk"')
+    k = running.kiosk
+    screen.run_until(lambda: len(k.cells) == 40, what="the grid")
+    assert k.cells["agent-001"].text.startswith("desk d-001\n")
+    assert "agent-" not in " ".join(c.text for c in k.cells.values())
+    assert "agent-" not in " ".join(r.who_text for r in k.help_rows.values())
+    assert k.tap("d-003") is None
+    assert "agent-001" not in k.board.wellbeing  # a floor screen never subscribes to it
+    screen.frames(0.3)
+    assert client.on(FLOOR.topic(Kind.DESK_CMD, desk="d-003")) == []
+
+
+def test_bad_snapshot_is_counted_and_the_last_good_values_stay(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    running = start_kiosk()
+    k = running.kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
+    client.publish(FLOOR.topic(Kind.KPI_FLOOR), b'{"ts": 1, "waiting": -3}', retain=True)
+    client.publish(FLOOR.topic(Kind.KPI_QUEUE, queue="sales"), b"not json", retain=True)
+    screen.run_until(lambda: running.feed.rejected == 2, what="two rejections")
+    screen.frames(0.3)
+    assert [t.value for t in k.tiles[0]] == ["7", "1:15", "74%", "2%"]
+    assert [t.value for t in k.tiles[1]] == ["2", "0:12", "91%", "6%"]
+
+
+def test_unknown_queue_does_not_break_the_layout(screen, start_kiosk, client):
+    now = time.time()
+    publish(client, *busy_floor(now),
+            FLOOR.queue(now, "ghost", waiting=99, longest=999, sl=0.1, abandon=0.9))
+    k = start_kiosk('queues = ["sales", "nowhere"]\nrows_per_page = 3').kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[1][0].value == "2", what="the snapshot")
+    assert [r.title for r in k.rows] == ["ALL QUEUES", "SALES", "NOWHERE"]
+    assert [t.value for t in k.tiles[2]] == ["\u2013"] * 4
+    assert {t.level for t in k.tiles[2]} == {"none"}
+    assert "99" not in [t.value for row in k.tiles for t in row]
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (1080, 1920)])
+def test_every_size_fits_and_headlines_read_from_across_the_room(screen, start_kiosk, client,
+                                                                   size):
+    now = time.time()
+    publish(client, *busy_floor(now), *FLOOR.agents(now, 500, teams=12))
+    k = start_kiosk(size=size).kiosk
+    screen.run_until(lambda: len(k.cells) == 500, 20, "500 agent cells")
+    screen.frames(0.3)
+    width, height = size
+    if width > height:  # the default layout in landscape
+        assert all(t.value_font >= height / 8 for row in k.tiles for t in row)
+    grid = k.root.ids.grid
+    for cell in k.cells.values():
+        assert grid.x - 1 <= cell.x and cell.right <= grid.right + 1
+        assert grid.y - 1 <= cell.y and cell.top <= grid.top + 1
+    for row in k.tiles:
+        for t in row:
+            label = t.ids.value
+            assert label.texture_size[0] <= t.width, "a number overflows its tile"
+    shot = screen.screenshot(f"fit-{width}x{height}")
+    assert shot.size == size
