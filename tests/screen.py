@@ -106,7 +106,7 @@ def _png(image: Image.Image) -> bytes:
 
 def rgb255(rgba: tuple[float, ...]) -> Rgb:
     """A Kivy colour as 0-255 RGB."""
-    return int(round(rgba[0] * 255)), int(round(rgba[1] * 255)), int(round(rgba[2] * 255))
+    return round(rgba[0] * 255), round(rgba[1] * 255), round(rgba[2] * 255)
 
 
 def open_window(tmp_root: Path) -> Iterator[Screen]:

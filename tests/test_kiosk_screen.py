@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,7 +113,7 @@ def test_published_numbers_show_in_widgets_and_pixels(screen, start_kiosk, clien
     k = start_kiosk().kiosk
     screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7" and len(k.cells) == 40,
                      what="the published snapshot on the tiles")
-    assert [r.title for r in k.rows] == ["ALL QUEUES", "SALES"]
+    assert [r.title for r in k.rows] == ["ALL QUEUES", "SALES", "SUPPORT"]
     for (r, t), (value, level) in EXPECTED.items():
         tile = k.tiles[r][t]
         assert (tile.value, tile.level) == (value, level), (r, t)
@@ -155,7 +154,7 @@ def test_agents_grid_shows_state_long_hold_and_lamps(screen, start_kiosk, client
     assert lit.lamps == ("on", "off", "off")
     assert tuple(lit.lamp_red) == theme.LAMP_COLOURS["red"]
     image = screen.screenshot("grid")
-    left, top, right, bottom = screen.box(lit)
+    _, top, right, _ = screen.box(lit)
     lamp = (right - int(lit.lamp_size) - 3, top + 3, right - 3, top + 3 + int(lit.lamp_size))
     assert colour_share(image, lamp, rgb255(theme.LAMP_COLOURS["red"])) > 0.5
 

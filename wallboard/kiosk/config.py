@@ -74,7 +74,8 @@ class KioskConfig(Section):
     tiles: list[Metric] = Field(
         default_factory=lambda: list(DEFAULT_TILES), min_length=1, max_length=6,
         description="Headline tiles on each row, left to right")
-    rows_per_page: int = Field(2, ge=1, le=6, description="Queue rows on one page")
+    rows_per_page: int = Field(
+        3, ge=1, le=6, description="Rows on one page, the floor total's included")
     page_dwell_s: float = Field(15.0, ge=2, le=600, description="Seconds each page shows")
     thresholds: dict[Metric, Threshold] = Field(
         default_factory=dict, description="Overrides of the default thresholds, per metric")
@@ -92,7 +93,10 @@ class KioskConfig(Section):
     max_fps: int = Field(15, ge=1, le=60, description="Frame-rate cap, to keep the Pi cool")
 
     @model_validator(mode="after")
-    def _thresholds_in_order(self) -> Self:
+    def _checks(self) -> Self:
+        if self.floor_total and self.rows_per_page < 2:
+            raise ValueError("rows_per_page must be at least 2 with floor_total: the floor "
+                             "row is on every page")
         _check_order("thresholds.", self.thresholds)
         for queue, overrides in self.queue_thresholds.items():
             _check_order(f"queue_thresholds.{queue}.", overrides)

@@ -116,7 +116,8 @@ def fold(board: Board, item: Envelope | Cleared) -> Changes:
         if _newer(board.help.get(desk), msg.ts):
             board.help[desk] = msg
             changes.help = True
-    elif kind is Kind.ALERT and isinstance(msg, Alert):
+    elif (kind is Kind.ALERT and isinstance(msg, Alert)
+          and _newer(board.alerts.get(topic.id("alert")), msg.ts)):
         board.alerts[topic.id("alert")] = msg
         changes.alerts = True
     elif (kind is Kind.SERVICE_STATUS and isinstance(msg, ServiceStatus)
@@ -134,8 +135,9 @@ def _fold_agent(board: Board, agent: str, msg: AgentState, changes: Changes) -> 
     changes.agents.add(agent)
     if old is None or old.team != msg.team or (old.state == "offline") != (msg.state == "offline"):
         changes.roster = True
-    if old is not None and old.desk is not None and old.desk != msg.desk:
-        board.desk_agent.pop(old.desk, None)
+    if (old is not None and old.desk is not None and old.desk != msg.desk
+            and board.desk_agent.get(old.desk) == agent):  # someone else may sit there now
+        del board.desk_agent[old.desk]
     if msg.desk is not None:
         board.desk_agent[msg.desk] = agent
 

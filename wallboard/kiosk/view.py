@@ -163,7 +163,7 @@ def pages(board: Board, config: KioskConfig) -> list[list[str | None]]:
     """The rows of each page: the floor total pinned first, queues split across pages."""
     queues = shown_queues(board, config)
     pinned: list[str | None] = [None] if config.floor_total else []
-    per_page = max(1, config.rows_per_page - len(pinned))
+    per_page = config.rows_per_page - len(pinned)  # the config keeps this at 1 or more
     if not queues:
         return [pinned] if pinned else [[]]
     return [pinned + list(queues[i:i + per_page]) for i in range(0, len(queues), per_page)]
