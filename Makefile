@@ -7,9 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # command:package pairs; a package is installed only when its command is missing.
-SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb
+# Xvfb is the kiosk tests' screen, tesseract reads the numbers off their screenshots.
+SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb \
+	Xvfb:xvfb tesseract:tesseract-ocr
+# Libraries with no command to look for: Mesa's software OpenGL for Kivy, and mtdev for
+# touch screens (Kivy looks for it at start-up).
+SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
 
-.PHONY: all setup system venv test lint typecheck pytest demo bench docs clean
+.PHONY: all setup system venv test lint typecheck pytest demo bench docs screenshots clean
 
 all: test
 
@@ -20,6 +25,10 @@ system:
 	for pair in $(SYSTEM_DEPS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; \
+	done; \
+	for pkg in $(SYSTEM_LIBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || \
+	    missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing system packages:$$missing"; \
@@ -61,6 +70,11 @@ bench: setup
 	$(PY) benchmarks/floor_fold.py --write docs/benchmarks.md
 	$(PY) benchmarks/controller_live.py --write docs/benchmarks.md
 	$(PY) benchmarks/desk_latency.py --write docs/benchmarks.md
+	$(PY) benchmarks/kiosk_refresh.py --write docs/benchmarks.md
+
+# The wall screen for a simulated 200-agent floor, floor and supervisor audiences, as PNGs.
+screenshots: setup
+	$(PY) -m wallboard.kiosk.screenshots --out docs/screenshots
 
 docs: venv
 	$(PY) -m wallboard.protocol_doc --write docs/protocol.md

@@ -148,7 +148,7 @@ def test_agents_grid_shows_state_long_hold_and_lamps(screen, start_kiosk, client
     k = start_kiosk().kiosk
     screen.run_until(lambda: len(k.cells) == 40, what="40 agent cells")
     held = k.cells["agent-005"]
-    assert "LONG HOLD 2:10" in held.text
+    assert held.text == "agent-005\nHOLD 2:10\nLONG HOLD"
     assert tuple(held.edge) == theme.LONG_HOLD
     lit = k.cells["agent-003"]
     assert lit.lamps == ("on", "off", "off")

@@ -507,9 +507,9 @@ CELLS: list[Any] = [
     ("talking-reason-hidden", kiosk(), agent("talking", desk="d1", reason="lunch"), {},
      ("TALK 4m", "", False, ("off", "blink", "on"))),
     ("long-hold", kiosk(), agent("hold", since=T0 - 95, desk="d1"), {"hold": 95.0},
-     ("HOLD 1m", "LONG HOLD 1:35", True, ("off", "blink", "on"))),
+     ("HOLD 1:35", "LONG HOLD", True, ("off", "blink", "on"))),
     ("long-hold-wins-over-reason", kiosk(), agent("break", desk="d1", reason="lunch"),
-     {"hold": 130.0}, ("BREAK 4m", "LONG HOLD 2:10", True, ("off", "blink", "on"))),
+     {"hold": 130.0}, ("HOLD 2:10", "LONG HOLD", True, ("off", "blink", "on"))),
     ("no-mirror", kiosk(mirror_lights=False), agent("talking", desk="d1"), {},
      ("TALK 4m", "", False, None)),
     ("desk-online", kiosk(), agent("talking", desk="d1"), {"status": ONLINE},
@@ -534,7 +534,7 @@ CELLS: list[Any] = [
      ("BREAK 4m", "LUNCH", False, ("off", "blink", "on"))),
     ("strain-supervisor-hold-wins", kiosk(audience="supervisor"),
      agent("hold", since=T0 - 95, desk="d1"), {"hold": 95.0, "wellbeing": strain(90)},
-     ("HOLD 1m", "LONG HOLD 1:35", True, ("off", "blink", "on"))),
+     ("HOLD 1:35", "LONG HOLD", True, ("off", "blink", "on"))),
 ]
 
 
@@ -580,7 +580,8 @@ def test_cell_long_hold_comes_from_the_floor_snapshot_not_the_state():
     board = Board(floor=floor_kpi(long_holds=[LongHold(agent="a2", hold_s=70.0)]),
                   agents={"a1": agent("hold", since=T0 - 600), "a2": agent("hold")})
     assert not cell(board, kiosk(), "a1", T0, board.long_holds()).long_hold
-    assert cell(board, kiosk(), "a2", T0, board.long_holds()).detail == "LONG HOLD 1:10"
+    held = cell(board, kiosk(), "a2", T0, board.long_holds())
+    assert (held.word, held.detail) == ("HOLD 1:10", "LONG HOLD")
 
 
 def test_teams_exclude_offline_agents_and_group_by_team():

@@ -10,6 +10,8 @@ import logging
 import os
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +80,11 @@ def save_screenshot(target: Path) -> Path:
 
 
 def run_kiosk(config: WallboardConfig, window: Window, screenshot: Path | None = None,
-              after_s: float = 5.0) -> int:
-    """Run the wall screen until closed; with ``screenshot``, save one after ``after_s``."""
+              after_s: float = 5.0, clock: Callable[[], float] = time.time) -> int:
+    """Run the wall screen until closed; with ``screenshot``, save one after ``after_s``.
+
+    ``clock`` is the wall clock, except for screenshots of a simulated floor in the past.
+    """
     cfg = config.kiosk
     if screenshot is not None:
         cfg = cfg.model_copy(update={"kiosk_mode": False})
@@ -92,9 +97,9 @@ def run_kiosk(config: WallboardConfig, window: Window, screenshot: Path | None =
     from wallboard.kiosk.feed import Feed
     from wallboard.kiosk.watchdog import Notifier
 
-    feed = Feed(config.mqtt.topic_root, config.site.id, cfg.audience)
+    feed = Feed(config.mqtt.topic_root, config.site.id, cfg.audience, clock=clock)
     link, send = build_kiosk_link(config, feed)
-    kiosk = Kiosk(config, feed, send=send, alarm=load_alarm(cfg.alert_sound))
+    kiosk = Kiosk(config, feed, send=send, clock=clock, alarm=load_alarm(cfg.alert_sound))
     result = {"code": 0}
 
     def started(app: KioskApp) -> None:

@@ -256,9 +256,10 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
     """One agent's cell as of ``now``."""
     st = board.agents[agent]
     held = long_holds.get(agent)
+    word = f"{STATE_WORDS[st.state]} {minutes_text(now - st.since)}"
     detail = ""
-    if held is not None:
-        detail = f"LONG HOLD {clock_text(held)}"
+    if held is not None:  # the controller's hold time, to the second: it is the alarm
+        word, detail = f"HOLD {clock_text(held)}", "LONG HOLD"
     elif st.state in ("break", "offline") and st.reason:
         detail = st.reason.upper()
     if config.audience == "supervisor":
@@ -272,8 +273,7 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
         if light is not None and (online is None or online.online):
             lamps = (light.red, light.amber, light.green)
     return CellView(
-        label=who(agent, st.desk, config), state=st.state,
-        word=f"{STATE_WORDS[st.state]} {minutes_text(now - st.since)}", detail=detail,
+        label=who(agent, st.desk, config), state=st.state, word=word, detail=detail,
         long_hold=held is not None, lamps=lamps)
 
 

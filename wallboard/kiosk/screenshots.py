@@ -1,0 +1,113 @@
+"""``make screenshots``: the default wall screen for a simulated 200-agent floor, as PNGs.
+
+Like ``wallboard demo``, it starts a private mosquitto, the controller and the simulator on a
+shared simulated clock (a busy Monday morning, joined after a warm-up), plus a private Xvfb.
+Then it renders ``wallboard kiosk`` once per audience, each in its own process (Kivy allows
+one window per process), on that same clock so the numbers are live, not stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from wallboard.adapters.mqtt import MqttLink
+from wallboard.bootstrap import build_controller, link_settings
+from wallboard.clock import ScaledClock
+from wallboard.config import parse_config
+from wallboard.demo import WARM_UP, busy_moment
+from wallboard.devservices import Mosquitto, Xvfb
+from wallboard.services.simulate import publish_paced
+from wallboard.sim.floor import SimSettings, simulate
+
+SITE = "demo"
+AUDIENCES = {
+    "floor": 'audience = "floor"\nmask_names = "initials"',
+    "supervisor": 'audience = "supervisor"',
+}
+
+
+def kiosk_toml(broker: Mosquitto, audience: str, state_dir: Path) -> str:
+    """The demo floor's config with one audience's kiosk section."""
+    return (f'[site]\nid = "{SITE}"\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
+            f'[controller]\nstate_dir = "{state_dir}"\n'
+            f'[kiosk]\nid = "wall-{audience}"\n{AUDIENCES[audience]}\n')
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the floor, then shoot each audience's screen into ``--out``."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--after", type=float, default=6.0,
+                        help="seconds each screen collects data before its screenshot")
+    parser.add_argument("--shoot", choices=sorted(AUDIENCES), help=argparse.SUPPRESS)
+    parser.add_argument("--clock-start", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    if args.shoot:  # the child: one screen, one window
+        from wallboard.config import load_config
+        from wallboard.kiosk.run import Window, run_kiosk
+
+        return run_kiosk(load_config(args.config), Window(size=(width, height)),
+                         screenshot=args.out / f"kiosk-{args.shoot}.png", after_s=args.after,
+                         clock=ScaledClock(args.clock_start))
+    return _shoot_all(args)
+
+
+def _shoot_all(args: argparse.Namespace) -> int:
+    tz = ZoneInfo("UTC")
+    joined = busy_moment(dt.date.today(), tz)
+    clock = ScaledClock(joined.timestamp())
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wallboard-shots-")))
+        broker = stack.enter_context(Mosquitto())
+        display = stack.enter_context(Xvfb())
+        config = parse_config(kiosk_toml(broker, "floor", tmp / "controller"))
+        controller = build_controller(config, clock=clock)
+        sim_link = MqttLink(link_settings(config, "wallboard-simulator-shots", None,
+                                          clock=clock))
+        settings = SimSettings(agents=args.agents, queues=6, site=SITE,
+                               root=config.mqtt.topic_root, seed=7, timezone=tz.key)
+        events = simulate(settings, (joined - WARM_UP).timestamp())
+        threads = [threading.Thread(target=controller.run, args=(stop,)),
+                   threading.Thread(target=publish_paced,
+                                    args=(events, sim_link, clock, stop, config.mqtt.topic_root))]
+        sim_link.start()
+        for thread in threads:
+            thread.start()
+        try:
+            # The warm-up's events go out at once; give the controller time to fold them.
+            stop.wait(10)
+            code = 0
+            for audience in AUDIENCES:
+                path = tmp / f"{audience}.toml"
+                path.write_text(kiosk_toml(broker, audience, tmp / "controller"))
+                env = dict(os.environ, DISPLAY=display.display or "")
+                result = subprocess.run(
+                    [sys.executable, "-m", "wallboard.kiosk.screenshots", "--shoot", audience,
+                     "--config", str(path), "--clock-start", str(clock()),
+                     "--out", str(args.out), "--size", args.size, "--after", str(args.after)],
+                    env=env, timeout=180, check=False)
+                code = code or result.returncode
+            return code
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(15)
+            sim_link.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
