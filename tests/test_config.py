@@ -26,6 +26,7 @@ from wallboard.config import (
 )
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import QueuePolicy
+from wallboard.kiosk.config import KioskConfig
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "wallboard.example.toml"
 
@@ -82,7 +83,8 @@ def test_defaults_cover_every_key():
     sections: dict[str, type[BaseModel]] = {"site": SiteConfig, "mqtt": MqttConfig,
                                             "influx": InfluxConfig, "kpi": QueuePolicyConfig,
                                             "help": HelpConfig, "hold": HoldConfig,
-                                            "controller": ControllerConfig}
+                                            "controller": ControllerConfig,
+                                            "kiosk": KioskConfig}
     documented = {key for key, _ in DEFAULTS}
     for section, model in sections.items():
         for name in model.model_fields:
@@ -163,7 +165,8 @@ def test_example_shows_every_section_and_key():
     sections: dict[str, type[BaseModel]] = {"site": SiteConfig, "mqtt": MqttConfig,
                                             "influx": InfluxConfig, "kpi": QueuePolicyConfig,
                                             "help": HelpConfig, "hold": HoldConfig,
-                                            "controller": ControllerConfig}
+                                            "controller": ControllerConfig,
+                                            "kiosk": KioskConfig}
     for section, model in sections.items():
         match = re.search(rf"^\[{section}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
         assert match, f"[{section}] missing from the example"
@@ -182,6 +185,7 @@ def test_example_commented_keys_are_valid_when_uncommented():
     assert config.mqtt.username == "wallboard"
     assert config.mqtt.ca_file == Path("certs/broker-ca.pem")
     assert config.influx.username == "wallboard"
+    assert config.kiosk.alert_sound == Path("/usr/share/sounds/wallboard/chime.wav")
 
 
 def test_example_per_queue_policies():

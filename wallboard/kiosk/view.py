@@ -312,7 +312,7 @@ def fit_grid(slots: int, width: float, height: float) -> GridFit:
         rows = math.ceil(slots / cols)
         w = width / cols
         h = min(height / rows, w)
-        font = min(h / (LINES * 1.25), w / 6.5)
+        font = min(h / (LINES * 1.4), w / 6.5)  # Kivy lines are about 1.2 em, plus margins
         if font > best.font:
             best = GridFit(cols, w, h, font)
     return best
