@@ -44,7 +44,8 @@ class Running:
 def start_kiosk(screen: Screen, mosquitto: Mosquitto) -> Iterator[Any]:
     started: list[Running] = []
 
-    def start(extra: str = "", size: tuple[int, int] = (1920, 1080)) -> Running:
+    def start(extra: str = "", size: tuple[int, int] = (1920, 1080),
+              alarm: Any = None) -> Running:
         from wallboard.bootstrap import build_kiosk_link
         from wallboard.kiosk.app import Kiosk
         from wallboard.kiosk.feed import Feed
@@ -55,7 +56,7 @@ def start_kiosk(screen: Screen, mosquitto: Mosquitto) -> Iterator[Any]:
             f'[queues.sales]\nname = "Sales"\n[kiosk]\nid = "wall-3"\n{extra}')
         feed = Feed(config.mqtt.topic_root, config.site.id, config.kiosk.audience)
         link, send = build_kiosk_link(config, feed)
-        kiosk = Kiosk(config, feed, send=send)
+        kiosk = Kiosk(config, feed, send=send, alarm=alarm)
         screen.window.add_widget(kiosk.root)
         kiosk.start()
         assert link.start(5), "the kiosk did not connect"
@@ -274,3 +275,26 @@ def test_every_size_fits_and_headlines_read_from_across_the_room(screen, start_k
             assert label.texture_size[0] <= t.width, "a number overflows its tile"
     shot = screen.screenshot(f"fit-{width}x{height}")
     assert shot.size == size
+
+
+def test_alerts_ticker_and_the_escalation_sound(screen, start_kiosk, client):
+    rang: list[float] = []
+    now = time.time()
+    publish(client, FLOOR.floor(now, ["sales"]))
+    k = start_kiosk(alarm=lambda: rang.append(time.time())).kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "4", what="the snapshot")
+    assert k.root.ticker_text == "No alerts"
+    alert = FLOOR.topic(Kind.ALERT, alert="help-d-003")
+    raised = {"ts": now, "level": 1, "kind": "help_unacknowledged", "text": "Desk d-003 waits"}
+    client.publish(alert, raised, retain=True)
+    screen.run_until(lambda: "Desk d-003 waits" in k.root.ticker_text, what="the ticker")
+    assert k.root.ticker_text.startswith("ALERT 1/1")
+    assert rang == []  # level 1 is on the screen, but not loud
+    client.publish(alert, {**raised, "ts": now + 1, "level": 2}, retain=True)
+    screen.run_until(lambda: rang, what="the escalation sound")
+    client.publish(alert, {**raised, "ts": now + 2, "level": 2, "text": "Still waiting"},
+                   retain=True)
+    screen.run_until(lambda: "Still waiting" in k.root.ticker_text, what="the new text")
+    assert len(rang) == 1  # still level 2: no second sound
+    client.publish(alert, b"", retain=True)
+    screen.run_until(lambda: k.root.ticker_text == "No alerts", what="the alert to clear")
