@@ -20,6 +20,7 @@ from wallboard.config import WallboardConfig, parse_config
 from wallboard.devservices import Mosquitto
 from wallboard.kiosk import theme
 from wallboard.kiosk.sample import SampleFloor
+from wallboard.kiosk.theme import Level
 from wallboard.topics import Kind
 
 DIGITS = "0123456789:%"
@@ -102,7 +103,7 @@ def busy_floor(now: float) -> list[tuple[str, bytes]]:
 
 
 # (row, tile) -> value text, level: what busy_floor must show with default thresholds
-EXPECTED = {
+EXPECTED: dict[tuple[int, int], tuple[str, Level]] = {
     (0, 0): ("7", "warn"), (0, 1): ("1:15", "alert"), (0, 2): ("74%", "warn"),
     (0, 3): ("2%", "ok"),
     (1, 0): ("2", "ok"), (1, 1): ("0:12", "ok"), (1, 2): ("91%", "ok"), (1, 3): ("6%", "warn"),
@@ -125,7 +126,8 @@ def test_published_numbers_show_in_widgets_and_pixels(screen, start_kiosk, clien
         box = screen.box(label)
         # The number is drawn in its level's colour, and in no other level's colour.
         assert colour_share(image, box, rgb255(theme.LEVEL_COLOURS[level])) > 0.03, (r, t)
-        for other in {"ok", "warn", "alert"} - {level}:
+        others: set[Level] = {"ok", "warn", "alert"}
+        for other in others - {level}:
             assert colour_share(image, box, rgb255(theme.LEVEL_COLOURS[other])) < 0.002
         assert read_text(image, box, DIGITS) == value, (r, t)
 
