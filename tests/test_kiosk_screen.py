@@ -267,7 +267,7 @@ def test_every_size_fits_and_headlines_read_from_across_the_room(screen, start_k
     width, height = size
     if width > height:  # the default layout in landscape
         assert all(t.value_font >= height / 8 for row in k.tiles for t in row)
-    grid = k.root.ids.grid
+    grid = k.grid
     for cell in k.cells.values():
         assert grid.x - 1 <= cell.x and cell.right <= grid.right + 1
         assert grid.y - 1 <= cell.y and cell.top <= grid.top + 1
@@ -300,3 +300,18 @@ def test_alerts_ticker_and_the_escalation_sound(screen, start_kiosk, client):
     assert len(rang) == 1  # still level 2: no second sound
     client.publish(alert, b"", retain=True)
     screen.run_until(lambda: k.root.ticker_text == "No alerts", what="the alert to clear")
+
+
+def test_pages_rotate_with_the_dwell_time(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk("rows_per_page = 2\npage_dwell_s = 2\nagents_panel = false").kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
+    assert [r.title for r in k.rows] == ["ALL QUEUES", "SALES"]
+    assert k.root.page_text == "page 1 of 2"
+    assert k.grid.parent is None  # the panel is off
+    turned = time.monotonic()
+    screen.run_until(lambda: k.rows[1].title == "SUPPORT", 4, "the second page")
+    assert time.monotonic() - turned <= 2.5
+    assert [t.value for t in k.tiles[1]] == ["5", "1:05", "65%", "12%"]
+    assert k.root.page_text == "page 2 of 2"
+    screen.run_until(lambda: k.rows[1].title == "SALES", 4, "back to the first page")

@@ -150,9 +150,15 @@ class Kiosk:
         self.root.site_text = f"WALLBOARD · {config.site.id.upper()}"
         self.root.help_title = "HELP REQUESTS" + (" · TAP TO ACKNOWLEDGE"
                                                   if self.cfg.audience == "supervisor" else "")
-        self.root.ids.help_panel.opacity = 1 if self.cfg.help_panel else 0
+        # ids are weak references: hold the panels, which may be taken off the screen.
+        self.grid = self.root.ids.grid.__self__
+        self.help_panel = self.root.ids.help_panel.__self__
+        if not self.cfg.help_panel:
+            self.root.ids.lower.remove_widget(self.help_panel)
+        if not self.cfg.agents_panel:
+            self.root.ids.lower.remove_widget(self.grid)
         self.root.bind(size=lambda *_: self.relayout())
-        self.root.ids.grid.bind(size=lambda *_: self.layout_grid())
+        self.grid.bind(size=lambda *_: self.layout_grid())
         self.events: list[Any] = []
 
     # -- the clock -------------------------------------------------------------------------
@@ -353,7 +359,7 @@ class Kiosk:
 
     def layout_grid(self, force: bool = False) -> None:
         """Group agents by team and size the cells so every one fits."""
-        grid = self.root.ids.grid
+        grid = self.grid
         if not self.cfg.agents_panel:
             return
         size = (float(grid.width), float(grid.height))
