@@ -271,6 +271,8 @@ def test_every_size_fits_and_headlines_read_from_across_the_room(screen, start_k
     for cell in k.cells.values():
         assert grid.x - 1 <= cell.x and cell.right <= grid.right + 1
         assert grid.y - 1 <= cell.y and cell.top <= grid.top + 1
+        tw, th = cell.texture_size
+        assert tw <= cell.width and th <= cell.height, f"{cell.text!r} overflows its cell"
     for row in k.tiles:
         for t in row:
             label = t.ids.value

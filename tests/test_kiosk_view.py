@@ -12,7 +12,6 @@ from wallboard.kiosk.config import DEFAULT_THRESHOLDS, LOWER_IS_WORSE, KioskConf
 from wallboard.kiosk.state import Board
 from wallboard.kiosk.theme import DASH
 from wallboard.kiosk.view import (
-    LINES,
     Banner,
     CellView,
     GridFit,
@@ -631,8 +630,10 @@ def assert_fits(count: int, width: float, height: float) -> GridFit:
     assert fit.cols * fit.cell_w <= width + 1e-9, (count, fit)
     assert rows * fit.cell_h <= height + 1e-9, (count, fit)
     assert fit.cell_h <= fit.cell_w  # never taller than wide
-    assert fit.font * LINES * 1.25 <= fit.cell_h + 1e-9  # three lines of text fit the cell
-    assert fit.font * 6.5 <= fit.cell_w + 1e-9
+    assert fit.lines in (2, 3)
+    assert fit.font * fit.lines * 1.25 <= fit.cell_h + 1e-9  # the lines of text fit the cell
+    assert fit.lines == 2 or fit.font >= 8  # three lines only where pixels allow
+    assert fit.font * 7.5 <= fit.cell_w + 1e-9
     return fit
 
 
@@ -658,8 +659,11 @@ def test_fit_grid_one_slot_takes_the_whole_area():
 
 
 def test_fit_grid_fewer_slots_never_get_smaller_text():
-    fonts = [fit_grid(n, WIDTH, HEIGHT).font for n in range(1, 520)]
-    assert all(a >= b for a, b in itertools.pairwise(fonts))
+    fits = [fit_grid(n, WIDTH, HEIGHT) for n in range(1, 520)]
+    assert all(a.lines >= b.lines for a, b in itertools.pairwise(fits))
+    # With the same number of lines, more slots never give bigger text.
+    assert all(a.font >= b.font for a, b in itertools.pairwise(fits) if a.lines == b.lines)
+    assert {f.lines for f in fits} == {2, 3}  # crowded cells drop the detail line
 
 
 @pytest.mark.parametrize(("count", "width", "height"), [
@@ -716,3 +720,16 @@ ESCALATED: list[Any] = [
 def test_escalated(before, now, sound):
     alerts = {key: alert(level, T0, key) for key, level in now.items()}
     assert escalated(before, alerts) is sound
+
+
+@pytest.mark.parametrize(("lines", "chars", "text"), [
+    (3, 12, "agent-0017\nHOLD 2:10\nLONG HOLD"),
+    (2, 12, "agent-0017\nHOLD 2:10"),  # crowded: the detail goes first
+    (3, 6, "agent\u2026\nHOLD \u2026\nLONG \u2026"),
+], ids=["three", "two", "cut"])
+def test_cell_text_fits_the_lines_and_width(lines, chars, text):
+    from wallboard.kiosk.view import GridFit, cell_text
+
+    c = CellView(label="agent-0017", state="hold", word="HOLD 2:10", detail="LONG HOLD",
+                 long_hold=True, lamps=None)
+    assert cell_text(c, GridFit(1, 60.0, 30.0, 8.0, lines), chars) == text

@@ -147,6 +147,8 @@ class Kiosk:
         self.ticker_lines: list[str] = []
         self.ticker_at = 0
         self.grid_size: tuple[float, float] = (0.0, 0.0)
+        self.fit = view.GridFit(1, 100.0, 100.0, 12.0)
+        self.cell_chars = 12
         self.root.site_text = f"WALLBOARD · {config.site.id.upper()}"
         self.root.help_title = "HELP REQUESTS" + (" · TAP TO ACKNOWLEDGE"
                                                   if self.cfg.audience == "supervisor" else "")
@@ -369,6 +371,7 @@ class Kiosk:
         groups = view.teams(self.board)
         fit = view.fit_grid(sum(len(agents) + 1 for _, agents in groups), grid.width,
                             grid.height)
+        self.fit, self.cell_chars = fit, view.cell_chars(fit)
         grid.clear_widgets()
         old, self.cells, self.blinking = self.cells, {}, set()
         for team, agents in groups:
@@ -391,7 +394,7 @@ class Kiosk:
         if widget is None:
             return
         c = view.cell(self.board, self.cfg, agent, now, holds)
-        widget.text = f"{c.label}\n{c.word}" + (f"\n{c.detail}" if c.detail else "")
+        widget.text = view.cell_text(c, self.fit, self.cell_chars)
         widget.bg = theme.STATE_COLOURS[c.state]
         widget.color = theme.STATE_TEXT[c.state]
         widget.edge = theme.LONG_HOLD if c.long_hold else (0, 0, 0, 0)

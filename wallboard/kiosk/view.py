@@ -288,33 +288,58 @@ def teams(board: Board) -> list[tuple[str, list[str]]]:
 
 @dataclass(frozen=True, slots=True)
 class GridFit:
-    """Cell size for the agents grid, and the font that fits it."""
+    """Cell size for the agents grid, the font that fits it, and how many lines it shows."""
 
     cols: int
     cell_w: float
     cell_h: float
     font: float
+    lines: int = 3
 
 
 LINES = 3  # name, state and timer, and a detail (break reason, long hold)
+MIN_FONT_3_LINES = 8.0  # below this, pixel rounding makes three lines taller than the cell
+LINE_EM = 1.3  # a Roboto line is about 1.17 em, plus a margin
+
+
+def cut(text: str, chars: int) -> str:
+    """``text`` cut to ``chars`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= chars else text[:max(1, chars - 1)] + "\u2026"
+
+
+def cell_chars(fit: GridFit) -> int:
+    """How many characters of a cell's font fit across it (Roboto averages 0.58 em)."""
+    return max(3, int(fit.cell_w * 0.9 / (fit.font * 0.58)))
+
+
+def cell_text(c: CellView, fit: GridFit, chars: int) -> str:
+    """A cell's lines as the grid has room for them: the detail goes first when cramped."""
+    lines = (c.label, c.word, c.detail)[:fit.lines]
+    return "\n".join(cut(line, chars) for line in lines if line)
 
 
 def fit_grid(slots: int, width: float, height: float) -> GridFit:
     """The columns that give ``slots`` cells the largest readable text in the area.
 
     Each team's name takes one slot before its agents, so teams flow on without blank
-    lines. Cells are never taller than wide and the text always fits three lines.
+    lines. Cells are never taller than wide. Three lines when they fit; tiny cells (500
+    agents on a 1080p screen) show two, bigger.
     """
     if slots <= 0 or width <= 0 or height <= 0:
         return GridFit(1, max(width, 1.0), max(height, 1.0), 12.0)
-    best = GridFit(1, width, height, 0.0)
+    best = _best_columns(slots, width, height, LINES)
+    return best if best.font >= MIN_FONT_3_LINES else _best_columns(slots, width, height, 2)
+
+
+def _best_columns(slots: int, width: float, height: float, lines: int) -> GridFit:
+    best = GridFit(1, width, height, 0.0, lines)
     for cols in range(1, slots + 1):
         rows = math.ceil(slots / cols)
         w = width / cols
         h = min(height / rows, w)
-        font = min(h / (LINES * 1.4), w / 6.5)  # Kivy lines are about 1.2 em, plus margins
+        font = min(h / (lines * LINE_EM), w / 7.5)
         if font > best.font:
-            best = GridFit(cols, w, h, font)
+            best = GridFit(cols, w, h, font, lines)
     return best
 
 
