@@ -3,7 +3,8 @@
 It starts a private mosquitto and influxd (free loopback ports, temp dirs), the controller,
 and the simulator (a 200-agent floor on a busy Monday morning), all on one shared simulated
 clock, and shows the live terminal view until Ctrl-C, which stops everything cleanly.
-The kiosk window and the recorder join here once they exist.
+The recorder joins here once it exists. The wall screen is a window of its own, so it is
+not started here: `make screenshots` renders it for the same simulated floor.
 """
 
 from __future__ import annotations

@@ -290,6 +290,7 @@ class Kiosk:
         if not self.cfg.help_panel:
             return
         views = view.help_views(self.board, self.cfg, self.clock())
+        self.acked_here &= {v.request for v in views}  # forget requests no longer open
         shown = views[:HELP_ROWS]
         extra = len(views) - len(shown)
         self.root.help_title = (f"HELP REQUESTS · {len(views)} OPEN"
