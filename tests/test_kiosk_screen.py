@@ -197,6 +197,7 @@ def test_tap_acknowledges_then_resolves(screen, start_kiosk, client):
             FLOOR.help(now, "d-003", "r-9", "requested", now - 20, agent="agent-003"))
     k = start_kiosk('audience = "supervisor"').kiosk
     row = screen.run_until(lambda: k.help_rows.get("d-003"), what="the help row")
+    assert k.root.help_title == "HELP REQUESTS · 1 OPEN · TAP TO ACKNOWLEDGE"
     cmd_topic = FLOOR.topic(Kind.DESK_CMD, desk="d-003")
 
     def tap() -> None:

@@ -733,3 +733,16 @@ def test_cell_text_fits_the_lines_and_width(lines, chars, text):
     c = CellView(label="agent-0017", state="hold", word="HOLD 2:10", detail="LONG HOLD",
                  long_hold=True, lamps=None)
     assert cell_text(c, GridFit(1, 60.0, 30.0, 8.0, lines), chars) == text
+
+
+@pytest.mark.parametrize(("state", "now", "lit"), [
+    ("off", 0.0, False), ("on", 0.7, True),
+    ("blink", 0.2, True), ("blink", 0.7, False), ("blink", 1.2, True),
+    ("fast", 0.1, True), ("fast", 0.2, False), ("fast", 0.3, True),
+    ("flash", 0.05, True), ("flash", 0.11, True),  # held for one repaint, so it is seen
+    ("flash", 0.5, False), ("flash", 2.05, True),
+])
+def test_mirrored_lamps_follow_the_desk_rhythm(state, now, lit):
+    from wallboard.kiosk.view import lamp_lit
+
+    assert lamp_lit(state, now, step_s=0.12) is lit

@@ -46,6 +46,13 @@ HelpState = Literal["requested", "acknowledged", "resolved", "cancelled"]
 # blink: even, once a second; fast: four times a second; flash: a brief flash every 2 s.
 # docs/desk-unit.md gives the timings and what each pattern means on the tower.
 LampState = Literal["off", "on", "blink", "fast", "flash"]
+# (on seconds, off seconds) of each moving pattern: the desk drives its lamps with these, and
+# wall screens that mirror a desk's tower blink in the same rhythm.
+LAMP_PATTERNS: dict[LampState, tuple[float, float]] = {
+    "blink": (0.5, 0.5),
+    "fast": (0.125, 0.125),
+    "flash": (0.1, 1.9),
+}
 DeskCommand = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
 SlTreatment = Literal["ignore", "count_against", "count_in_favour"]
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from wallboard.messages import LampState
+from wallboard.messages import LAMP_PATTERNS, LampState
 from wallboard_desk.desk import TEST_S, TEST_STEP_S, Desk, escalated
 
-# (on seconds, off seconds) of each moving pattern; gpiozero's blink() runs them.
-PATTERNS: dict[LampState, tuple[float, float]] = {
-    "blink": (0.5, 0.5),
-    "fast": (0.125, 0.125),
-    "flash": (0.1, 1.9),
-}
+# (on seconds, off seconds) of each moving pattern, from the contract; gpiozero's blink()
+# runs them.
+PATTERNS = LAMP_PATTERNS
 _TEST_ORDER = ("red", "amber", "green", "buzzer")
 
 

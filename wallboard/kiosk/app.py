@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 Builder.load_file(str(Path(__file__).with_name("board.kv")))
 
 PUMP_S = 0.1  # how often arrived messages are folded: ten screen updates a second at most
-BLINK_S = 0.125  # the fastest lamp pattern's half period
+BLINK_S = 0.1  # lamp repaints: under the fastest pattern's half period (0.125 s)
 HELP_ROWS = 5
 TICKER_S = 4.0
 
@@ -111,16 +111,9 @@ class BoardRoot(FloatLayout):
     ticker_share = NumericProperty(view.TICKER)
 
 
-def lamp_colour(lamp: str, state: LampState, phase: float) -> tuple[float, ...]:
-    """A lamp's colour at ``phase`` (seconds into a 2 s cycle), following the desk's pattern."""
-    lit = {
-        "off": False,
-        "on": True,
-        "blink": phase % 1.0 < 0.5,
-        "fast": phase % 0.25 < 0.125,
-        "flash": phase < 0.125,
-    }[state]
-    return theme.LAMP_COLOURS[lamp] if lit else theme.LAMP_OFF
+def lamp_colour(lamp: str, state: LampState, now: float) -> tuple[float, ...]:
+    """A mirrored lamp's colour at ``now``."""
+    return theme.LAMP_COLOURS[lamp] if view.lamp_lit(state, now, BLINK_S) else theme.LAMP_OFF
 
 
 class Kiosk:
@@ -150,8 +143,6 @@ class Kiosk:
         self.fit = view.GridFit(1, 100.0, 100.0, 12.0)
         self.cell_chars = 12
         self.root.site_text = f"WALLBOARD · {config.site.id.upper()}"
-        self.root.help_title = "HELP REQUESTS" + (" · TAP TO ACKNOWLEDGE"
-                                                  if self.cfg.audience == "supervisor" else "")
         # ids are weak references: hold the panels, which may be taken off the screen.
         self.grid = self.root.ids.grid.__self__
         self.help_panel = self.root.ids.help_panel.__self__
@@ -293,8 +284,9 @@ class Kiosk:
         self.acked_here &= {v.request for v in views}  # forget requests no longer open
         shown = views[:HELP_ROWS]
         extra = len(views) - len(shown)
+        hint = " · TAP TO ACKNOWLEDGE" if self.cfg.audience == "supervisor" else ""
         self.root.help_title = (f"HELP REQUESTS · {len(views)} OPEN"
-                                + (f" · {extra} MORE NOT SHOWN" if extra else "")
+                                + (f" · {extra} MORE NOT SHOWN" if extra else hint)
                                 if views else "HELP REQUESTS · NONE OPEN")
         box = self.root.ids.help_list
         if [v.desk for v in shown] != list(self.help_rows):
@@ -401,7 +393,7 @@ class Kiosk:
         widget.edge = theme.LONG_HOLD if c.long_hold else (0, 0, 0, 0)
         if widget.lamps != c.lamps:
             widget.lamps = c.lamps
-            self._paint_lamps(widget, self.clock() % 2.0)
+            self._paint_lamps(widget, self.clock())
             if c.lamps is not None and any(lamp not in ("on", "off") for lamp in c.lamps):
                 self.blinking.add(agent)
             else:
@@ -409,19 +401,19 @@ class Kiosk:
 
     def blink(self) -> None:
         """Step the lamps that blink, in time with the desks' own patterns."""
-        phase = self.clock() % 2.0
+        now = self.clock()
         for agent in self.blinking:
-            self._paint_lamps(self.cells[agent], phase)
+            self._paint_lamps(self.cells[agent], now)
 
     @staticmethod
-    def _paint_lamps(widget: AgentCell, phase: float) -> None:
+    def _paint_lamps(widget: AgentCell, now: float) -> None:
         if widget.lamps is None:
             widget.lamp_red = widget.lamp_amber = widget.lamp_green = (0, 0, 0, 0)
             return
         red, amber, green = widget.lamps
-        widget.lamp_red = lamp_colour("red", red, phase)
-        widget.lamp_amber = lamp_colour("amber", amber, phase)
-        widget.lamp_green = lamp_colour("green", green, phase)
+        widget.lamp_red = lamp_colour("red", red, now)
+        widget.lamp_amber = lamp_colour("amber", amber, now)
+        widget.lamp_green = lamp_colour("green", green, now)
 
 
 class KioskApp(App):

@@ -21,7 +21,15 @@ from wallboard.kiosk.theme import (
     STATE_WORDS,
     Level,
 )
-from wallboard.messages import AgentStateName, Alert, DeskCmd, HelpStatus, KpiSnapshot, LampState
+from wallboard.messages import (
+    LAMP_PATTERNS,
+    AgentStateName,
+    Alert,
+    DeskCmd,
+    HelpStatus,
+    KpiSnapshot,
+    LampState,
+)
 
 CAPTIONS: dict[Metric, str] = {
     "waiting": "WAITING",
@@ -275,6 +283,18 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
     return CellView(
         label=who(agent, st.desk, config), state=st.state, word=word, detail=detail,
         long_hold=held is not None, lamps=lamps)
+
+
+def lamp_lit(state: LampState, now: float, step_s: float) -> bool:
+    """Whether a mirrored lamp is lit at ``now``, in the desk's own rhythm.
+
+    The screen repaints lamps every ``step_s``, so a lit spell is at least that long: the
+    desk's 0.1 s flash must not fall between two repaints.
+    """
+    if state in ("on", "off"):
+        return state == "on"
+    on_s, off_s = LAMP_PATTERNS[state]
+    return now % (on_s + off_s) < max(on_s, step_s)
 
 
 def teams(board: Board) -> list[tuple[str, list[str]]]:
