@@ -43,6 +43,7 @@ TOPIC_IDS: dict[Kind, dict[str, str]] = {
     Kind.TEAM_WELLBEING: {"team": "blue"},
     Kind.HELP: {"desk": "d-04"},
     Kind.SERVICE_STATUS: {"service": "controller"},
+    Kind.RECORDER_HEALTH: {"recorder": "main"},
 }
 
 
@@ -130,6 +131,8 @@ VALID: dict[Kind, dict[str, Any]] = {
                 "by": "sup-2", "requested_at": NOW - 50, "acknowledged_at": NOW - 5,
                 "time_to_acknowledge_s": 45.0, "level": 0},
     Kind.SERVICE_STATUS: {"ts": NOW - 5, "online": True, "version": "0.1.0"},
+    Kind.RECORDER_HEALTH: {"ts": NOW - 5, "received": 1200, "written": 1150, "spooled": 40,
+                           "rejected": 10, "dropped": 0, "lag_s": 1.5, "database_up": True},
 }
 
 
@@ -265,6 +268,8 @@ GOOD = [
     _good(Kind.SERVICE_STATUS, None, {"online": True, "version": "0.1.0"}, "service-status"),
     _good(Kind.SERVICE_STATUS, {"online": False, "version": DROP}, {"online": False},
           "service-status-last-will"),
+    _good(Kind.RECORDER_HEALTH, {"dropped": DROP}, {"spooled": 40, "dropped": 0},
+          "recorder-health"),
 ]
 
 
@@ -458,6 +463,8 @@ BAD = [
                "long_holds.0.hold_s", "greater than or equal"),
     bad_change("missing-service-online", Kind.SERVICE_STATUS, {"online": DROP}, "online",
                "missing"),
+    bad_change("negative-recorder-lag", Kind.RECORDER_HEALTH, {"lag_s": -1}, "lag_s",
+               "greater than or equal"),
     # extra fields
     bad_change("extra-field", Kind.CALL, {"colour": "red"}, "colour", "unknown field"),
     bad_change("extra-misspelt", Kind.CALL, {"wait": 3}, "wait", "unknown field"),

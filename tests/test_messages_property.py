@@ -220,7 +220,9 @@ def test_near_valid_messages_with_any_keys_only_raise_bad_message(case):
 @settings(max_examples=300, deadline=None)
 @given(kind=st.sampled_from(list(Kind)), root=roots, site=valid_ids, data=st.data())
 def test_any_valid_ids_in_the_topic_are_accepted(kind, root, site, data):
-    ids = {name: data.draw(valid_ids, label=name) for name in TOPIC_IDS[kind]}
+    # service/recorder/status is the status of a service named "recorder" (test_topics.py).
+    ids = {name: data.draw(valid_ids.filter(lambda v: v != "status"), label=name)
+           for name in TOPIC_IDS[kind]}
     topic = build(kind, root=root, site=site, **ids)
     assert topic.count("/") == root.count("/") + 1 + SPECS[kind].pattern.count("/") + 1
     result = decode(topic, to_bytes(VALID[kind]), now=NOW, root=root)

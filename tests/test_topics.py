@@ -20,7 +20,7 @@ from wallboard.topics import (
 
 # Ids used to fill every ``{name}`` segment when a test needs a concrete topic.
 SAMPLE_IDS = {"queue": "sales", "agent": "a-17", "desk": "d.04", "alert": "sl_breach-sales",
-              "team": "Team_1", "service": "controller"}
+              "team": "Team_1", "service": "controller", "recorder": "r-2"}
 
 
 def ids_for(kind: Kind) -> dict[str, str]:
@@ -46,6 +46,13 @@ GOOD = [
      {"alert": "sl_breach-sales"}),
     ("wallboard/hq/team/Team_1/wellbeing", DEFAULT_ROOT, Kind.TEAM_WELLBEING, "hq",
      {"team": "Team_1"}),
+    ("wallboard/hq/service/recorder/r-2", DEFAULT_ROOT, Kind.RECORDER_HEALTH, "hq",
+     {"recorder": "r-2"}),
+    ("wallboard/hq/service/recorder-r-2/status", DEFAULT_ROOT, Kind.SERVICE_STATUS, "hq",
+     {"service": "recorder-r-2"}),
+    # the one overlap: a service named "recorder" wins, so no recorder may be named "status"
+    ("wallboard/hq/service/recorder/status", DEFAULT_ROOT, Kind.SERVICE_STATUS, "hq",
+     {"service": "recorder"}),
     # ids that look like pattern words are still ids
     ("wallboard/hq/queue/call/call", DEFAULT_ROOT, Kind.CALL, "hq", {"queue": "call"}),
     ("wallboard/kpi/kpi/queue/floor", DEFAULT_ROOT, Kind.KPI_QUEUE, "kpi", {"queue": "floor"}),

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wallboard import __version__
+from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.journal import Journal
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
+from wallboard.adapters.spool import Spool
 from wallboard.config import WallboardConfig
 from wallboard.floor.core import FloorCore
 from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
 from wallboard.messages import DeskCmd, ServiceStatus, encode
 from wallboard.services.controller import Clock, ControllerService, Pacing, input_subscriptions
+from wallboard.services.recorder import RecorderService
+from wallboard.services.recorder import Settings as RecorderSettings
 from wallboard.topics import Kind, build
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,8 @@ log = logging.getLogger(__name__)
 
 def link_settings(config: WallboardConfig, client_id: str, service: str | None, *,
                   clock: Clock = time.time, session_expiry_s: int | None = None,
-                  subscriptions: list[tuple[str, int]] | None = None) -> LinkSettings:
+                  subscriptions: list[tuple[str, int]] | None = None,
+                  receive_maximum: int | None = None) -> LinkSettings:
     """Broker settings for one client; a named ``service`` gets a retained status and will."""
     m = config.mqtt
     now = clock()
@@ -38,6 +43,7 @@ def link_settings(config: WallboardConfig, client_id: str, service: str | None, 
         online_payload=encode(ServiceStatus(ts=now, online=True, version=__version__)),
         offline_payload=encode(ServiceStatus(ts=now, online=False, version=__version__)),
         subscriptions=tuple(subscriptions or ()),
+        receive_maximum=receive_maximum,
     )
 
 
@@ -93,3 +99,52 @@ def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, Sen
         link.publish(build(Kind.DESK_CMD, root=root, site=site, desk=desk), encode(cmd))
 
     return link, send
+
+
+@dataclass(slots=True)
+class Recorder:
+    """A wired recorder: the service, its broker link, its database and its spool."""
+
+    service: RecorderService
+    link: MqttLink
+    database: InfluxHttp
+    spool: Spool
+
+    def run(self, stop: threading.Event, connect_timeout: float = 10.0) -> None:
+        """Open the spool, connect, and record until ``stop`` is set; then shut down cleanly."""
+        self.spool.open()  # a ConfigError here stops start-up before anything connects
+        try:
+            if not self.link.start(connect_timeout):
+                log.warning("broker not reachable yet; retrying in the background")
+            try:
+                self.service.run(stop)
+            finally:
+                self.link.stop()
+        finally:
+            self.spool.close()
+            self.database.close()
+
+
+def recorder_subscriptions(root: str, share_group: str | None) -> list[tuple[str, int]]:
+    """Every topic under the root, for every site; shared by the group if there is one."""
+    topic = f"{root}/+/#"
+    return [(f"$share/{share_group}/{topic}" if share_group else topic, 1)]
+
+
+def build_recorder(config: WallboardConfig, *, clock: Clock = time.time) -> Recorder:
+    """Wire the recorder from config: a persistent session with manual acknowledgement."""
+    r = config.recorder
+    root, site = config.mqtt.topic_root, config.site.id
+    link = MqttLink(
+        link_settings(config, config.recorder_client_id, f"recorder-{r.id}"[:64], clock=clock,
+                      session_expiry_s=r.session_expiry_s, receive_maximum=r.receive_maximum,
+                      subscriptions=recorder_subscriptions(root, r.share_group)),
+        manual_ack=True)
+    database = InfluxHttp.from_config(config.influx, timeout_s=r.write_timeout_s)
+    spool = Spool(Spool.file_for(r.spool_dir, r.id))
+    service = RecorderService(
+        link, database, spool, root=root, site=site, recorder_id=r.id, clock=clock,
+        settings=RecorderSettings(batch_lines=r.batch_lines, linger_s=r.linger_s,
+                                  retry_s=r.retry_s, health_interval_s=r.health_interval_s))
+    link.on_delivery = service.handle
+    return Recorder(service, link, database, spool)

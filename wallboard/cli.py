@@ -94,6 +94,54 @@ def _controller(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recorder(args: argparse.Namespace) -> int:
+    """Set up InfluxDB (--init-db), or record every message until SIGTERM or Ctrl-C."""
+    from pydantic import ValidationError
+
+    from wallboard.recorder.config import RecorderConfig
+
+    config = _config(args.config)
+    changes = {key: value for key, value in (("id", args.id), ("share_group", args.share),
+                                             ("spool_dir", args.spool_dir)) if value is not None}
+    if changes:
+        try:
+            recorder = RecorderConfig.model_validate({**config.recorder.model_dump(), **changes})
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            option = {"id": "--id", "share_group": "--share", "spool_dir": "--spool-dir"}
+            name = option.get(str(first["loc"][0]), str(first["loc"][0]))
+            print(f"bad option: {name}: {first['msg'].removeprefix('Value error, ')}",
+                  file=sys.stderr)
+            return 2
+        config = config.model_copy(update={"recorder": recorder})
+    if args.init_db:
+        return _init_db(config)
+    from wallboard.bootstrap import build_recorder
+
+    build_recorder(config).run(_until_signalled())
+    return 0
+
+
+def _init_db(config: WallboardConfig) -> int:
+    from wallboard.adapters.influx import InfluxHttp, InfluxRefused, InfluxUnavailable
+    from wallboard.services.database_setup import init_database
+
+    db = InfluxHttp.from_config(config.influx)
+    try:
+        statements = init_database(db, config.recorder.retention)
+    except (InfluxUnavailable, InfluxRefused) as exc:
+        print(f"cannot set up InfluxDB: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    for statement in statements:
+        print(statement)
+    where = f"{config.influx.url} database {config.influx.database}"
+    print(f"{where}: {len(statements)} change(s)" if statements else
+          f"{where}: already set up, nothing changed", file=sys.stderr)
+    return 0
+
+
 def _simulate(args: argparse.Namespace) -> int:
     """Publish a simulated floor to the broker until Ctrl-C or the end of --hours."""
     from wallboard.adapters.mqtt import MqttLink
@@ -200,6 +248,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="journal directory (default: controller.state_dir from the config)")
     _log_level(ctl)
     ctl.set_defaults(func=_controller)
+
+    rec = sub.add_parser(
+        "recorder", help="store every message in InfluxDB, spooling to disk while it is down",
+        description="Store every contract message (and every rejected one) in InfluxDB. "
+                    "With --init-db, create the database, retention policies and continuous "
+                    "queries instead, changing only what differs, and exit.")
+    rec.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    rec.add_argument("--init-db", action="store_true",
+                     help="set up the database, retention and downsampling, then exit")
+    rec.add_argument("--id", default=None,
+                     help="this recorder's id (default: recorder.id from the config)")
+    rec.add_argument("--share", default=None, metavar="GROUP",
+                     help="split messages with the other recorders of GROUP ($share/GROUP/...)")
+    rec.add_argument("--spool-dir", type=Path, default=None,
+                     help="spool directory (default: recorder.spool_dir from the config)")
+    _log_level(rec)
+    rec.set_defaults(func=_recorder)
 
     sim = sub.add_parser("simulate", help="publish a realistic simulated floor to the broker")
     sim.add_argument("--config", help="wallboard.toml (default: built-in defaults)")

@@ -19,6 +19,7 @@ from wallboard.errors import ConfigError
 from wallboard.floor.settings import FloorSettings, QueuePolicy
 from wallboard.kiosk.config import KioskConfig
 from wallboard.messages import Id, SlTreatment
+from wallboard.recorder.config import RecorderConfig
 from wallboard.topics import DEFAULT_ROOT, is_id
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -153,11 +154,18 @@ class WallboardConfig(Section):
     hold: HoldConfig = HoldConfig()
     controller: ControllerConfig = ControllerConfig()
     kiosk: KioskConfig = KioskConfig()
+    recorder: RecorderConfig = RecorderConfig()
 
     @property
     def controller_client_id(self) -> str:
         """The controller's fixed MQTT client id, which keeps its persistent session."""
         return self.controller.client_id or f"wallboard-controller-{self.site.id}"[:64]
+
+    @property
+    def recorder_client_id(self) -> str:
+        """The recorder's fixed MQTT client id, which keeps its persistent session."""
+        r = self.recorder
+        return r.client_id or f"wallboard-recorder-{self.site.id}-{r.id}"[:64]
 
     def policy_config(self, queue: str) -> QueuePolicyConfig:
         """The default policy with this queue's overrides applied."""

@@ -332,6 +332,18 @@ class ServiceStatus(Message):
     version: Label | None = None
 
 
+class RecorderHealth(Message):
+    """``service/recorder/{recorder}``: a recorder's counters since it started."""
+
+    received: Count = Field(description="Messages received from the broker")
+    written: Count = Field(description="Points InfluxDB accepted")
+    spooled: Count = Field(description="Messages waiting in the on-disk spool now")
+    rejected: Count = Field(description="Messages that broke the contract (kept in 'rejected')")
+    dropped: Count = Field(0, description="Points InfluxDB refused, e.g. beyond retention")
+    lag_s: Duration = Field(description="Age of the oldest message not yet in InfluxDB")
+    database_up: bool = Field(description="Whether the last write to InfluxDB succeeded")
+
+
 MODELS: dict[Kind, type[Message]] = {
     Kind.CALL: CallEvent,
     Kind.AGENT_STATE: AgentState,
@@ -347,6 +359,7 @@ MODELS: dict[Kind, type[Message]] = {
     Kind.TEAM_WELLBEING: TeamWellbeing,
     Kind.HELP: HelpStatus,
     Kind.SERVICE_STATUS: ServiceStatus,
+    Kind.RECORDER_HEALTH: RecorderHealth,
 }
 
 

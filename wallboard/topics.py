@@ -35,6 +35,7 @@ class Kind(StrEnum):
     TEAM_WELLBEING = "team_wellbeing"
     HELP = "help"
     SERVICE_STATUS = "service_status"
+    RECORDER_HEALTH = "recorder_health"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(Kind.SERVICE_STATUS, "service/{service}/status",
               "each service (also its last will)", 1, True,
               "Whether a service (controller, recorder) is running, so screens can say so."),
+    # After service/{service}/status, which therefore wins for a recorder named "status":
+    # the recorder's config refuses that id.
+    TopicSpec(Kind.RECORDER_HEALTH, "service/recorder/{recorder}", "each recorder", 1, True,
+              "A recorder's counters every 10 s: received, written, spooled, rejected, lag."),
 )
 
 SPECS: dict[Kind, TopicSpec] = {spec.kind: spec for spec in TOPICS}

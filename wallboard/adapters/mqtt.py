@@ -9,16 +9,19 @@ counted here, never allowed to kill that thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import PUBACK
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
+DeliveryHandler = Callable[["Delivery"], None]  # with manual_ack: give it back to ack()
 Hook = Callable[[], None]
 PublishedHook = Callable[[int], None]  # the mid the broker acknowledged
 
@@ -51,6 +55,9 @@ class LinkSettings:
     online_payload: bytes = b""
     offline_payload: bytes = b""
     keepalive_s: int = 30
+    # MQTT 5 Receive Maximum: how many QoS 1 messages the broker sends before we acknowledge
+    # any. None leaves the protocol's default (65,535).
+    receive_maximum: int | None = None
     subscriptions: Sequence[tuple[str, int]] = field(default_factory=tuple)
 
     @classmethod
@@ -60,6 +67,18 @@ class LinkSettings:
         return cls(host=m.host, port=m.port, client_id=client_id, username=m.username,
                    password=password_from_env(m.password_env), tls=m.tls,
                    ca_file=str(m.ca_file) if m.ca_file else None, **rest)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message received with manual acknowledgement; ``MqttLink.ack`` takes it back."""
+
+    topic: str
+    payload: bytes
+    retained: bool
+    mid: int
+    qos: int
+    connection: int  # which connection it came on: only that one may acknowledge it
 
 
 class _BufferedSocket:
@@ -99,6 +118,7 @@ class _BufferedSocket:
 
 
 _MAX_READ_BATCH = 64  # packets handled before queued replies are written
+MAX_INFLIGHT = 100  # our QoS 1 publishes awaiting PUBACK, unless the broker allows fewer
 
 
 class _Client(mqtt.Client):
@@ -142,6 +162,29 @@ class _Client(mqtt.Client):
                                  "to_process": len(packet), "packet": packet, "info": info})
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def limit_inflight(self, count: int) -> None:
+        """Send at most ``count`` unacknowledged QoS 1 messages; the broker's limit.
+
+        paho does not read the broker's MQTT 5 Receive Maximum, and Mosquitto (2.0.12 and
+        later) drops a client that sends more than that. Set in on_connect, before paho
+        sends anything on the new connection.
+        """
+        self._max_inflight_messages = count
+
+    def queue_pubacks(self, mids: Sequence[int]) -> None:
+        """Queue a PUBACK for each QoS 1 message id, and wake paho's thread once for all.
+
+        ``ack`` from another thread wakes paho's thread for every message, and the two then
+        trade the GIL thousands of times for one batch.
+        """
+        for mid in mids:
+            self._out_packet.append({"command": PUBACK, "mid": mid, "qos": 1, "pos": 0,
+                                     "to_process": 4, "info": None,
+                                     "packet": struct.pack("!BBH", PUBACK, 2, mid)})
+        if mids and self._sockpairW is not None:
+            with contextlib.suppress(BlockingIOError):
+                self._sockpairW.send(b"0")
+
 
 class MqttLink:
     """A connected paho client running its network loop in a background thread."""
@@ -153,6 +196,10 @@ class MqttLink:
         self._stopping = False
         self.handler_errors = 0
         self.handler = on_message  # may be set after construction, before start()
+        # With manual_ack, messages go here instead, to be acknowledged once stored.
+        self.on_delivery: DeliveryHandler | None = None
+        self._connection = 0  # counts disconnects; see ack()
+        self._ack_lock = threading.Lock()
         # Optional hooks, run in paho's thread like the handler (keep them short):
         self.on_connected: Hook | None = None  # after subscribing and the online status
         self.on_disconnected: Hook | None = None
@@ -160,7 +207,7 @@ class MqttLink:
         client = _Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                              protocol=mqtt.MQTTv5, manual_ack=manual_ack)
         client.max_queued_messages_set(0)  # never drop our own publishes while reconnecting
-        client.max_inflight_messages_set(100)
+        client.max_inflight_messages_set(MAX_INFLIGHT)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         if settings.username is not None:
             client.username_pw_set(settings.username, settings.password)
@@ -184,6 +231,8 @@ class MqttLink:
         clean = s.session_expiry_s is None
         if not clean:
             props.SessionExpiryInterval = s.session_expiry_s
+        if s.receive_maximum is not None:
+            props.ReceiveMaximum = s.receive_maximum
         try:
             self.client.connect_async(s.host, s.port, s.keepalive_s, clean_start=clean,
                                       properties=props)
@@ -198,9 +247,23 @@ class MqttLink:
         """Queue a message; paho sends it now, or after reconnecting."""
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
-    def ack(self, mid: int, qos: int) -> None:
-        """Acknowledge a message received with ``manual_ack=True``."""
-        self.client.ack(mid, qos)
+    def ack(self, delivery: Delivery) -> bool:
+        """Acknowledge a message received with ``manual_ack=True``; False if too late.
+
+        Packet ids belong to one connection. After a reconnect the broker sends unacknowledged
+        messages again and may reuse their ids for others, so acknowledging an old delivery
+        could acknowledge a message nobody has stored. Those are skipped: their second copy
+        is acknowledged instead, when it is stored.
+        """
+        return self.ack_all([delivery]) == 1
+
+    def ack_all(self, deliveries: Sequence[Delivery]) -> int:
+        """Acknowledge stored messages in order, as ``ack`` does; return how many were."""
+        with self._ack_lock:
+            mids = [d.mid for d in deliveries if d.connection == self._connection and d.qos == 1]
+            self.client.queue_pubacks(mids)
+            return len(mids) + sum(1 for d in deliveries
+                                   if d.connection == self._connection and d.qos == 0)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the retained offline status, then disconnect cleanly and stop the thread."""
@@ -226,6 +289,9 @@ class MqttLink:
             return
         log.info("mqtt connected to %s:%s as %s (session %s)", s.host, s.port, s.client_id,
                  "resumed" if flags.session_present else "new")
+        allowed = getattr(properties, "ReceiveMaximum", None)
+        if isinstance(client, _Client):
+            client.limit_inflight(min(MAX_INFLIGHT, allowed) if allowed else MAX_INFLIGHT)
         sock = getattr(client.socket(), "_sock", None)
         if isinstance(sock, socket.socket):  # ssl.SSLSocket is one too
             # A PUBACK then a publish are two small writes: with Nagle on, the second waits
@@ -240,6 +306,8 @@ class MqttLink:
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                       reason: Any, properties: Properties | None) -> None:
+        with self._ack_lock:  # before paho reconnects: see ack()
+            self._connection += 1
         if self.connected.is_set() and not self._stopping:
             log.warning("mqtt disconnected: %s; reconnecting", reason)
         was_connected = self.connected.is_set()
@@ -267,10 +335,13 @@ class MqttLink:
             log.exception("mqtt: connection hook failed")
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if self.handler is None:
-            return
         try:
-            self.handler(message.topic, bytes(message.payload), bool(message.retain))
+            if self.on_delivery is not None:
+                self.on_delivery(Delivery(message.topic, bytes(message.payload),
+                                          bool(message.retain), message.mid, message.qos,
+                                          self._connection))
+            elif self.handler is not None:
+                self.handler(message.topic, bytes(message.payload), bool(message.retain))
         except Exception:  # a bug in a handler must not stop the network thread
             self.handler_errors += 1
             log.exception("mqtt: handler failed on %s (payload %r)", message.topic[:200],

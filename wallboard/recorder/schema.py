@@ -1,0 +1,187 @@
+"""How a contract message becomes one InfluxDB point: measurement, tags, fields and time.
+
+Pure: no I/O, no clock. ``docs/storage.md`` describes the resulting schema.
+
+- One measurement per message kind, named by ``Kind``.
+- Tags hold bounded values only: the site, the ids in the topic (queue, agent, desk, team,
+  alert, service), and the state or event kind. Call and request ids are fields.
+- Nested parts are flattened (``today.service_level`` becomes ``today_service_level``),
+  lists become counts, absent values are left out, and every point has ``n=1i`` so
+  ``COUNT("n")`` counts messages in any measurement.
+- The time is the message's ``ts`` to the millisecond. The sub-millisecond digits are a
+  hash of topic and payload: a redelivered message lands on the same point, so replays
+  never duplicate, while two different messages in one series and millisecond both stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+from pydantic import BaseModel
+
+from wallboard.errors import BadMessage, one_line
+from wallboard.messages import (
+    MAX_FUTURE_S,
+    AgentWellbeing,
+    Cleared,
+    Envelope,
+    FloorKpi,
+    KpiSnapshot,
+)
+from wallboard.topics import DEFAULT_ROOT, Kind, Topic, parse
+
+REJECTED = "rejected"  # measurement of messages that broke the contract
+UNKNOWN_KIND = "unknown"  # the kind tag of a rejected message whose topic is not in the contract
+TEXT_LIMIT = 200  # characters of a rejected topic or payload kept, as in the logs
+_NS_PER_MS = 1_000_000
+
+FieldValue = bool | int | float | str
+_NS = cast(WritePrecision, WritePrecision.NS)  # the library types its constants as str
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One point, before it becomes line protocol: easy to compare in tests."""
+
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, FieldValue]
+    time_ns: int
+
+    def line(self) -> bytes:
+        """The point as one line of line protocol, built by influxdb-client's ``Point``."""
+        point = Point.from_dict(
+            {"measurement": self.measurement, "tags": self.tags, "fields": self.fields,
+             "time": self.time_ns}, write_precision=_NS)
+        return str(point.to_line_protocol()).encode("utf-8")
+
+# Message fields stored as tags, per kind; topic ids and the site always are.
+TAG_FIELDS: dict[Kind, tuple[str, ...]] = {
+    Kind.CALL: ("event", "agent"),
+    Kind.AGENT_STATE: ("state", "desk", "queue", "team"),
+    Kind.AGENT_SIGNAL: ("kind",),
+    Kind.DESK_HELP: ("state", "agent"),
+    Kind.DESK_CMD: ("cmd",),
+    Kind.ALERT: ("kind", "queue", "desk", "agent"),
+    Kind.HELP: ("state", "agent"),
+}
+# Lists whose entries are summarised beyond a count: (list, entry field, summary field).
+_MAXIMA: dict[str, tuple[str, str]] = {
+    "long_holds": ("hold_s", "long_holds_max_s"),
+    "help_open": ("age_s", "help_open_oldest_s"),
+}
+
+
+def point_time_ns(ts: float, topic: str, payload: bytes) -> int:
+    """``ts`` to the millisecond, plus a sub-millisecond hash of what was received."""
+    digest = hashlib.blake2b(topic.encode("utf-8", "surrogateescape") + b"\0" + payload,
+                             digest_size=8).digest()
+    return round(ts * 1000) * _NS_PER_MS + int.from_bytes(digest, "big") % _NS_PER_MS
+
+
+def message_row(envelope: Envelope, payload: bytes) -> Row:
+    """The point for a valid message; ``payload`` is the bytes it arrived as."""
+    topic, message = envelope.topic, envelope.message
+    tags = {"site": topic.site, **dict(topic.ids)}
+    tag_fields = TAG_FIELDS.get(topic.kind, ())
+    for name in tag_fields:
+        value = getattr(message, name)
+        if value is not None:
+            tags[name] = str(value)
+    # A field that repeats a topic id (a queue snapshot's queue) is already a tag.
+    fields = dict(_fields(message, skip={"ts", *tag_fields, *(k for k, _ in topic.ids)}))
+    fields["n"] = 1
+    return Row(topic.kind.value, tags, fields, point_time_ns(message.ts, str(topic), payload))
+
+
+def cleared_row(cleared: Cleared, now: float) -> Row:
+    """An alert cleared by an empty retained payload: it carries no time, so ``now``."""
+    topic = cleared.topic
+    return Row(topic.kind.value, {"site": topic.site, **dict(topic.ids)},
+               {"cleared": True, "n": 1}, point_time_ns(now, str(topic), b""))
+
+
+def rejected_row(topic: str, payload: bytes, error: BadMessage, now: float, *,
+                 root: str = DEFAULT_ROOT) -> Row:
+    """A message that broke the contract: its topic kind, the reason and a cut-short copy.
+
+    Its time is its own ``ts`` when it has a usable one, so a redelivered copy overwrites
+    the first; otherwise the time it arrived.
+    """
+    try:
+        parsed: Topic | None = parse(topic, root=root)
+    except BadMessage:
+        parsed = None
+    tags = {"kind": parsed.kind.value, "site": parsed.site} if parsed else {
+        "kind": UNKNOWN_KIND}
+    text = payload[:TEXT_LIMIT * 4].decode("utf-8", "replace")
+    fields: dict[str, FieldValue] = {
+        "topic": one_line(topic[:TEXT_LIMIT]),
+        "field": error.field[:TEXT_LIMIT],
+        "reason": error.reason[:TEXT_LIMIT * 2],
+        "bytes": len(payload),
+        "payload": one_line(text[:TEXT_LIMIT]),
+        "n": 1,
+    }
+    ts = _claimed_ts(payload, now)
+    return Row(REJECTED, tags, fields,
+               point_time_ns(now if ts is None else ts, topic, payload))
+
+
+def _claimed_ts(payload: bytes, now: float) -> float | None:
+    """The ``ts`` a rejected payload carries, if it is a plausible epoch time."""
+    if not payload.startswith(b"{"):
+        return None
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    ts = data.get("ts") if isinstance(data, dict) else None
+    if isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) \
+            and 0 <= ts <= now + MAX_FUTURE_S:
+        return float(ts)
+    return None
+
+
+def _fields(message: BaseModel, skip: set[str]) -> Iterator[tuple[str, FieldValue]]:
+    """Every stored field of ``message``, flattened, as (name, value)."""
+    for name, value in message.__dict__.items():
+        if name in skip or value is None:
+            continue
+        yield from _flatten(name, value)
+    if isinstance(message, KpiSnapshot):
+        for name, (entry, summary) in _MAXIMA.items():
+            entries = getattr(message, name, None)
+            if entries:
+                yield summary, max(float(getattr(e, entry)) for e in entries)
+    if isinstance(message, FloorKpi) and message.help_open:
+        yield "help_open_max_level", max(h.level for h in message.help_open)
+    if isinstance(message, AgentWellbeing):
+        for component in message.components:
+            yield f"{component.name}_points", float(component.points)
+            yield f"{component.name}_value", float(component.value)
+        if message.components:
+            yield "reasons", "; ".join(c.reason for c in message.components)
+
+
+def _flatten(name: str, value: Any) -> Iterator[tuple[str, FieldValue]]:
+    if isinstance(value, BaseModel):
+        for sub, inner in value.__dict__.items():
+            if inner is not None and sub != "name":  # a window's name is a label, not data
+                yield from _flatten(f"{name}_{sub}", inner)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _flatten(f"{name}_{key}", inner)
+    elif isinstance(value, list):
+        yield f"{name}_count", len(value)
+    elif isinstance(value, bool | int | str):
+        yield name, value
+    else:
+        yield name, float(value)  # one type per field, always: InfluxDB refuses a change
