@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,21 +108,24 @@ publish_max_interval_s = 1.0
     return path
 
 
-class ControllerProcess:
-    """``wallboard controller`` as a real subprocess, so a test can SIGKILL it."""
+class ServiceProcess:
+    """A ``wallboard`` service (the controller unless told) as a real subprocess, so a test
+    can SIGKILL it."""
 
-    def __init__(self, config: Path, log_path: Path) -> None:
+    def __init__(self, config: Path, log_path: Path, command: str = "controller",
+                 args: Sequence[str] = ()) -> None:
         self.config, self.log_path = config, log_path
+        self.command, self.args = command, list(args)
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ControllerProcess:
+    def start(self) -> ServiceProcess:
         """Start it and return once it has said it is connected."""
         with self.log_path.open("ab") as log:
             start = log.tell()
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wallboard.cli", "controller", "--config",
-                 str(self.config), "--log-level", "DEBUG"],
+                [sys.executable, "-m", "wallboard.cli", self.command, "--config",
+                 str(self.config), "--log-level", "DEBUG", *self.args],
                 cwd=ROOT_DIR, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=env)
 
@@ -131,7 +134,7 @@ class ControllerProcess:
             with self.log_path.open("rb") as f:
                 f.seek(start)
                 return b"mqtt connected" in f.read()
-        wait_for(connected, 20, what="the controller to connect")
+        wait_for(connected, 20, what=f"the {self.command} to connect")
         return self
 
     def kill(self) -> None:
@@ -149,8 +152,8 @@ class ControllerProcess:
             return self.process.wait(15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise AssertionError("controller ignored SIGTERM\n" + self.logs()) from None
+            raise AssertionError(f"{self.command} ignored SIGTERM\n" + self.logs()) from None
 
     def logs(self) -> str:
-        """The tail of the controller's log."""
+        """The tail of the service's log."""
         return tail(self.log_path, 40)

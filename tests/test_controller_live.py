@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.live import ControllerProcess, Recorder, write_config
+from tests.live import ServiceProcess, Recorder, write_config
 from tests.snapshots import differences
 from wallboard.devservices import wait_for
 from wallboard.floor.core import FloorCore
@@ -25,7 +25,7 @@ SITE = "wallboard/hq"
 def live(mosquitto, tmp_path):
     """A running controller on the test broker, a recording client, and the process."""
     config = write_config(tmp_path / "wallboard.toml", mosquitto, tmp_path / "state")
-    controller = ControllerProcess(config, tmp_path / "controller.log").start()
+    controller = ServiceProcess(config, tmp_path / "controller.log").start()
     client = Recorder(mosquitto)
     yield client, controller
     client.close()
@@ -186,7 +186,7 @@ def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto,
     events = [(t, encode(m)) for t, m in generate(start, 1700, MixSettings(agents=30), seed=5)]
     topics = [t.replace("wallboard/main/", "wallboard/hq/", 1) for t, _ in events]
     config = write_config(tmp_path / "wallboard.toml", mosquitto, tmp_path / "state")
-    controller = ControllerProcess(config, tmp_path / "controller.log").start()
+    controller = ServiceProcess(config, tmp_path / "controller.log").start()
     client = Recorder(mosquitto, f"{SITE}/kpi/#")
     try:
         half = len(events) // 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -57,10 +57,12 @@ class Row:
 
     def line(self) -> bytes:
         """The point as one line of line protocol, built by influxdb-client's ``Point``."""
-        point = Point.from_dict(
-            {"measurement": self.measurement, "tags": self.tags, "fields": self.fields,
-             "time": self.time_ns}, write_precision=_NS)
-        return str(point.to_line_protocol()).encode("utf-8")
+        point = Point(self.measurement)
+        for name, tag in self.tags.items():
+            point.tag(name, tag)
+        for name, value in self.fields.items():
+            point.field(name, value)
+        return str(point.time(self.time_ns, _NS).to_line_protocol()).encode("utf-8")
 
 # Message fields stored as tags, per kind; topic ids and the site always are.
 TAG_FIELDS: dict[Kind, tuple[str, ...]] = {
@@ -86,8 +88,8 @@ def point_time_ns(ts: float, topic: str, payload: bytes) -> int:
     return round(ts * 1000) * _NS_PER_MS + int.from_bytes(digest, "big") % _NS_PER_MS
 
 
-def message_row(envelope: Envelope, payload: bytes) -> Row:
-    """The point for a valid message; ``payload`` is the bytes it arrived as."""
+def message_row(envelope: Envelope, payload: bytes, topic_text: str | None = None) -> Row:
+    """The point for a valid message; ``payload`` (and ``topic_text``) as they arrived."""
     topic, message = envelope.topic, envelope.message
     tags = {"site": topic.site, **dict(topic.ids)}
     tag_fields = TAG_FIELDS.get(topic.kind, ())
@@ -96,9 +98,12 @@ def message_row(envelope: Envelope, payload: bytes) -> Row:
         if value is not None:
             tags[name] = str(value)
     # A field that repeats a topic id (a queue snapshot's queue) is already a tag.
-    fields = dict(_fields(message, skip={"ts", *tag_fields, *(k for k, _ in topic.ids)}))
+    fields: dict[str, FieldValue] = {}
+    _add_fields(fields, "", message.__dict__, {"ts", *tag_fields, *(k for k, _ in topic.ids)})
+    _add_summaries(fields, message)
     fields["n"] = 1
-    return Row(topic.kind.value, tags, fields, point_time_ns(message.ts, str(topic), payload))
+    return Row(topic.kind.value, tags, fields,
+               point_time_ns(message.ts, topic_text or str(topic), payload))
 
 
 def cleared_row(cleared: Cleared, now: float) -> Row:
@@ -150,38 +155,38 @@ def _claimed_ts(payload: bytes, now: float) -> float | None:
     return None
 
 
-def _fields(message: BaseModel, skip: set[str]) -> Iterator[tuple[str, FieldValue]]:
-    """Every stored field of ``message``, flattened, as (name, value)."""
-    for name, value in message.__dict__.items():
-        if name in skip or value is None:
+def _add_fields(fields: dict[str, FieldValue], prefix: str, values: dict[str, Any],
+                skip: Collection[str] = ()) -> None:
+    """Add every value, flattened: parts by name, lists as counts, absent ones left out."""
+    for name, value in values.items():
+        if value is None or name in skip:
             continue
-        yield from _flatten(name, value)
+        kind = type(value)
+        if kind is float or kind is int or kind is str or kind is bool:
+            fields[prefix + name] = value
+        elif isinstance(value, BaseModel):
+            # A window's name is a label, not data.
+            _add_fields(fields, f"{prefix}{name}_", value.__dict__, ("name",))
+        elif kind is list:
+            fields[f"{prefix}{name}_count"] = len(value)
+        elif kind is dict:
+            _add_fields(fields, f"{prefix}{name}_", value)
+        else:
+            raise TypeError(f"{prefix}{name}: cannot store a {kind.__name__}")
+
+
+def _add_summaries(fields: dict[str, FieldValue], message: BaseModel) -> None:
+    """What a count of a list leaves out: the longest hold, the oldest request, components."""
     if isinstance(message, KpiSnapshot):
         for name, (entry, summary) in _MAXIMA.items():
             entries = getattr(message, name, None)
             if entries:
-                yield summary, max(float(getattr(e, entry)) for e in entries)
+                fields[summary] = max(float(getattr(e, entry)) for e in entries)
     if isinstance(message, FloorKpi) and message.help_open:
-        yield "help_open_max_level", max(h.level for h in message.help_open)
+        fields["help_open_max_level"] = max(h.level for h in message.help_open)
     if isinstance(message, AgentWellbeing):
         for component in message.components:
-            yield f"{component.name}_points", float(component.points)
-            yield f"{component.name}_value", float(component.value)
+            fields[f"{component.name}_points"] = float(component.points)
+            fields[f"{component.name}_value"] = float(component.value)
         if message.components:
-            yield "reasons", "; ".join(c.reason for c in message.components)
-
-
-def _flatten(name: str, value: Any) -> Iterator[tuple[str, FieldValue]]:
-    if isinstance(value, BaseModel):
-        for sub, inner in value.__dict__.items():
-            if inner is not None and sub != "name":  # a window's name is a label, not data
-                yield from _flatten(f"{name}_{sub}", inner)
-    elif isinstance(value, dict):
-        for key, inner in value.items():
-            yield from _flatten(f"{name}_{key}", inner)
-    elif isinstance(value, list):
-        yield f"{name}_count", len(value)
-    elif isinstance(value, bool | int | str):
-        yield name, value
-    else:
-        yield name, float(value)  # one type per field, always: InfluxDB refuses a change
+            fields["reasons"] = "; ".join(c.reason for c in message.components)

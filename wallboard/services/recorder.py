@@ -127,7 +127,7 @@ class RecorderService:
                 return rejected_row(topic, payload, exc, now, root=self.root).line()
             if isinstance(result, Cleared):
                 return cleared_row(result, now).line()
-            return message_row(result, payload).line()
+            return message_row(result, payload, topic).line()
         except Exception as exc:  # a bug here must not lose the message: keep it as rejected
             log.exception("recorder: cannot store %s", topic[:200])
             self.rejected += 1
