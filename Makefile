@@ -13,6 +13,9 @@ SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influ
 # Libraries with no command to look for: Mesa's software OpenGL for Kivy, and mtdev for
 # touch screens (Kivy looks for it at start-up).
 SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
+# Durable shared subscriptions (recorder --share) need Mosquitto 2.0.12 or newer; Debian
+# bookworm ships 2.0.11, its backports suite a newer one.
+MOSQUITTO_MIN := 2.0.12
 
 .PHONY: all setup system venv test lint typecheck pytest demo bench docs screenshots clean
 
@@ -34,6 +37,15 @@ system:
 	  echo "Installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi; \
+	broker=$$(command -v mosquitto || echo /usr/sbin/mosquitto); \
+	version=$$($$broker -h 2>/dev/null | sed -n 's/^mosquitto version //p'); \
+	if ! dpkg --compare-versions "$${version:-0}" ge $(MOSQUITTO_MIN); then \
+	  echo "Mosquitto $${version:-?} is older than $(MOSQUITTO_MIN): installing it from backports"; \
+	  $(SUDO) kiosk/add-backports.sh && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    -t "$$(. /etc/os-release && echo $$VERSION_CODENAME)-backports" mosquitto mosquitto-clients \
+	    || exit 1; \
 	fi; \
 	python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Wallboard needs Python 3.11 or newer (Debian 12 ships it)"; exit 1; }

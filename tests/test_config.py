@@ -27,6 +27,7 @@ from wallboard.config import (
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import QueuePolicy
 from wallboard.kiosk.config import KioskConfig
+from wallboard.recorder.config import RecorderConfig
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "wallboard.example.toml"
 
@@ -166,7 +167,7 @@ def test_example_shows_every_section_and_key():
                                             "influx": InfluxConfig, "kpi": QueuePolicyConfig,
                                             "help": HelpConfig, "hold": HoldConfig,
                                             "controller": ControllerConfig,
-                                            "kiosk": KioskConfig}
+                                            "kiosk": KioskConfig, "recorder": RecorderConfig}
     for section, model in sections.items():
         match = re.search(rf"^\[{section}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
         assert match, f"[{section}] missing from the example"
@@ -186,6 +187,8 @@ def test_example_commented_keys_are_valid_when_uncommented():
     assert config.mqtt.ca_file == Path("certs/broker-ca.pem")
     assert config.influx.username == "wallboard"
     assert config.kiosk.alert_sound == Path("/usr/share/sounds/wallboard/chime.wav")
+    assert config.recorder.share_group == "recorders"
+    assert config.recorder_client_id == "wallboard-recorder-london-1-hub-1"
 
 
 def test_example_per_queue_policies():

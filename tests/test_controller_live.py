@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.live import ServiceProcess, Recorder, write_config
+from tests.live import Recorder, ServiceProcess, write_config
 from tests.snapshots import differences
 from wallboard.devservices import wait_for
 from wallboard.floor.core import FloorCore

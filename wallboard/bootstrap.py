@@ -18,6 +18,7 @@ from wallboard.adapters.journal import Journal
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.adapters.spool import Spool
 from wallboard.config import WallboardConfig
+from wallboard.config_base import fit_id
 from wallboard.floor.core import FloorCore
 from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
 from wallboard.messages import DeskCmd, ServiceStatus, encode
@@ -90,7 +91,7 @@ def build_controller(config: WallboardConfig, *, state_dir: Path | None = None,
 def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, SendCommand]:
     """The kiosk's broker link, feeding ``feed``, and the function that sends desk commands."""
     root, site, kiosk = config.mqtt.topic_root, config.site.id, config.kiosk
-    link = MqttLink(link_settings(config, f"wallboard-kiosk-{kiosk.id}"[:64], None,
+    link = MqttLink(link_settings(config, fit_id(f"wallboard-kiosk-{kiosk.id}"), None,
                                   subscriptions=kiosk_subscriptions(root, site, kiosk.audience)),
                     on_message=feed.handle)
     link.on_connected, link.on_disconnected = feed.on_connected, feed.on_disconnected
@@ -136,7 +137,7 @@ def build_recorder(config: WallboardConfig, *, clock: Clock = time.time) -> Reco
     r = config.recorder
     root, site = config.mqtt.topic_root, config.site.id
     link = MqttLink(
-        link_settings(config, config.recorder_client_id, f"recorder-{r.id}"[:64], clock=clock,
+        link_settings(config, config.recorder_client_id, fit_id(f"recorder-{r.id}"), clock=clock,
                       session_expiry_s=r.session_expiry_s, receive_maximum=r.receive_maximum,
                       subscriptions=recorder_subscriptions(root, r.share_group)),
         manual_ack=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from wallboard.config import WallboardConfig, load_config, parse_config
+from wallboard.config_base import fit_id
 from wallboard.errors import BadMessage, ConfigError
 from wallboard.messages import Cleared, decode
 from wallboard.topics import DEFAULT_ROOT
@@ -167,7 +168,7 @@ def _simulate(args: argparse.Namespace) -> int:
                            timezone=config.site.timezone,
                            id_prefix=f"s{args.seed}-{int(start.timestamp())}-")
     end = start.timestamp() + args.hours * 3600 if args.hours else None
-    link = MqttLink(link_settings(config, f"wallboard-simulator-{site}"[:64], None,
+    link = MqttLink(link_settings(config, fit_id(f"wallboard-simulator-{site}"), None,
                                   clock=clock))
     stop = _until_signalled()
     link.start()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from wallboard.config_base import Section
+from wallboard.config_base import Section, fit_id
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import FloorSettings, QueuePolicy
 from wallboard.kiosk.config import KioskConfig
@@ -159,13 +159,13 @@ class WallboardConfig(Section):
     @property
     def controller_client_id(self) -> str:
         """The controller's fixed MQTT client id, which keeps its persistent session."""
-        return self.controller.client_id or f"wallboard-controller-{self.site.id}"[:64]
+        return self.controller.client_id or fit_id(f"wallboard-controller-{self.site.id}")
 
     @property
     def recorder_client_id(self) -> str:
         """The recorder's fixed MQTT client id, which keeps its persistent session."""
         r = self.recorder
-        return r.client_id or f"wallboard-recorder-{self.site.id}-{r.id}"[:64]
+        return r.client_id or fit_id(f"wallboard-recorder-{self.site.id}-{r.id}")
 
     def policy_config(self, queue: str) -> QueuePolicyConfig:
         """The default policy with this queue's overrides applied."""

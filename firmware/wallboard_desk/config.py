@@ -12,7 +12,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from wallboard.config import MqttConfig, read_text, validate_toml
-from wallboard.config_base import Section
+from wallboard.config_base import Section, fit_id
 from wallboard.messages import Id
 
 Bcm = Annotated[int, Field(ge=2, le=27, description="BCM GPIO number")]
@@ -99,7 +99,7 @@ class DeskConfig(Section):
     @property
     def client_id(self) -> str:
         """Fixed, so the broker keeps this unit's session (and its commands) across drops."""
-        return f"wallboard-desk-{self.desk.site}-{self.desk.id}"[:64]
+        return fit_id(f"wallboard-desk-{self.desk.site}-{self.desk.id}")
 
 
 def parse_desk_config(text: str, path: str = "desk.toml") -> DeskConfig:

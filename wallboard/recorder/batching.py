@@ -21,7 +21,7 @@ class Batcher(Generic[T]):
     _first_at: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_items < 1 or self.linger_s < 0:
+        if self.max_items < 1 or not self.linger_s >= 0:  # NaN too
             raise ValueError("max_items must be at least 1 and linger_s not negative")
 
     def add(self, item: T, now: float) -> list[T] | None:

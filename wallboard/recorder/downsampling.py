@@ -36,7 +36,7 @@ class Policy:
     """A retention policy: its name, how long it keeps points, and whether it is the default."""
 
     name: str
-    hours: int
+    hours: float
     default: bool = False
 
 
@@ -157,10 +157,10 @@ def plan(database: str, retention: Retention, *, database_exists: bool,
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
-def hours_of(duration: str) -> int:
-    """Whole hours in a duration as InfluxDB shows it (``720h0m0s``); 0 means forever."""
-    match = _DURATION.match(duration)
+def hours_of(duration: str) -> float:
+    """Hours in a duration as InfluxDB shows it (``720h0m0s``); 0 means forever."""
+    match = _DURATION.fullmatch(duration)
     if match is None or not duration:
         raise ValueError(f"unexpected retention duration {duration!r}")
     hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return hours + (minutes * 60 + seconds) // 3600
+    return hours + minutes / 60 + seconds / 3600

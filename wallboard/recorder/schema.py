@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
@@ -39,7 +38,9 @@ from wallboard.topics import DEFAULT_ROOT, Kind, Topic, parse
 
 REJECTED = "rejected"  # measurement of messages that broke the contract
 UNKNOWN_KIND = "unknown"  # the kind tag of a rejected message whose topic is not in the contract
+RECORDER_ERROR = "recorder_error"  # the kind tag of a message the recorder itself failed on
 TEXT_LIMIT = 200  # characters of a rejected topic or payload kept, as in the logs
+MAX_CLAIMED_AGE_S = 7 * 86_400  # a rejected message's own ts is used up to this old
 _NS_PER_MS = 1_000_000
 
 FieldValue = bool | int | float | str
@@ -127,12 +128,12 @@ def rejected_row(topic: str, payload: bytes, error: BadMessage, now: float, *,
     tags = {"kind": parsed.kind.value, "site": parsed.site} if parsed else {
         "kind": UNKNOWN_KIND}
     text = payload[:TEXT_LIMIT * 4].decode("utf-8", "replace")
-    fields: dict[str, FieldValue] = {
-        "topic": one_line(topic[:TEXT_LIMIT]),
+    fields: dict[str, FieldValue] = {  # escaped first, so the cut holds for what is stored
+        "topic": one_line(topic[:TEXT_LIMIT])[:TEXT_LIMIT],
         "field": error.field[:TEXT_LIMIT],
         "reason": error.reason[:TEXT_LIMIT * 2],
         "bytes": len(payload),
-        "payload": one_line(text[:TEXT_LIMIT]),
+        "payload": one_line(text[:TEXT_LIMIT])[:TEXT_LIMIT],
         "n": 1,
     }
     ts = _claimed_ts(payload, now)
@@ -140,17 +141,34 @@ def rejected_row(topic: str, payload: bytes, error: BadMessage, now: float, *,
                point_time_ns(now if ts is None else ts, topic, payload))
 
 
+def internal_error_row(topic: str, payload: bytes, error: Exception, now: float) -> Row:
+    """A message the recorder failed on (a bug): kept in ``rejected`` at its arrival time,
+    reading nothing from it that could fail again."""
+    text = payload[:TEXT_LIMIT * 4].decode("utf-8", "replace")
+    return Row(REJECTED, {"kind": RECORDER_ERROR}, {
+        "topic": one_line(topic[:TEXT_LIMIT])[:TEXT_LIMIT],
+        "field": "",
+        "reason": f"recorder error: {type(error).__name__}",
+        "bytes": len(payload),
+        "payload": one_line(text[:TEXT_LIMIT])[:TEXT_LIMIT],
+        "n": 1,
+    }, point_time_ns(now, topic, payload))
+
+
 def _claimed_ts(payload: bytes, now: float) -> float | None:
-    """The ``ts`` a rejected payload carries, if it is a plausible epoch time."""
-    if not payload.startswith(b"{"):
+    """The ``ts`` a rejected payload carries, if it is a plausible time for it: within a
+    week before ``now`` (older points would soon fall out of retention) and a day after."""
+    if not payload.lstrip().startswith(b"{"):
         return None
     try:
         data = json.loads(payload)
     except (ValueError, RecursionError):
         return None
     ts = data.get("ts") if isinstance(data, dict) else None
-    if isinstance(ts, int | float) and not isinstance(ts, bool) and math.isfinite(ts) \
-            and 0 <= ts <= now + MAX_FUTURE_S:
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        return None
+    # Compared before any conversion: a huge JSON integer does not fit in a float.
+    if now - MAX_CLAIMED_AGE_S <= ts <= now + MAX_FUTURE_S:
         return float(ts)
     return None
 

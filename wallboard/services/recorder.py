@@ -31,7 +31,12 @@ from wallboard.log_limit import LogLimiter
 from wallboard.messages import Cleared, RecorderHealth, decode, encode
 from wallboard.recorder.batching import Batcher
 from wallboard.recorder.downsampling import RAW
-from wallboard.recorder.schema import cleared_row, message_row, rejected_row
+from wallboard.recorder.schema import (
+    cleared_row,
+    internal_error_row,
+    message_row,
+    rejected_row,
+)
 from wallboard.topics import Kind, build
 
 log = logging.getLogger(__name__)
@@ -131,8 +136,7 @@ class RecorderService:
         except Exception as exc:  # a bug here must not lose the message: keep it as rejected
             log.exception("recorder: cannot store %s", topic[:200])
             self.rejected += 1
-            problem = BadMessage(topic, "payload", f"recorder error: {type(exc).__name__}")
-            return rejected_row(topic, payload, problem, now, root=self.root).line()
+            return internal_error_row(topic, payload, exc, now).line()
 
     # -- the main thread --------------------------------------------------------------------
 
