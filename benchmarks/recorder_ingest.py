@@ -232,6 +232,55 @@ def mosquitto_sub_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
             process.kill()
 
 
+def sink_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
+    """Seconds from the first publish until a do-nothing paho subscriber (MQTT 5, in its own
+    process) has the sentinel: what the client library alone costs."""
+    full = with_sentinel(wire, extra, "sentinel-sink")
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--sink", broker.host,
+         str(broker.port), str(len(wire) + 1)], stdout=subprocess.PIPE, cwd=ROOT_DIR)
+    assert process.stdout is not None
+    try:
+        if process.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the paho subscriber did not subscribe")
+        stamps: dict[str, float] = {}
+
+        def watch() -> None:
+            process.wait()
+            stamps["done"] = time.perf_counter()
+
+        threading.Thread(target=watch, daemon=True).start()
+        publisher = Publisher(broker)
+        try:
+            start = publisher.blast(full)
+        finally:
+            publisher.close()
+        wait_for(lambda: "done" in stamps, 600, what="the paho subscriber")
+        return float(stamps["done"] - start)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def sink(host: str, port: int, count: int) -> int:
+    """The paho subscriber: take ``count`` messages, acknowledging each, then exit."""
+    done = threading.Event()
+    got = [0]
+
+    def handle(topic: str, payload: bytes, retained: bool) -> None:
+        got[0] += 1
+        if got[0] >= count:
+            done.set()
+
+    link = MqttLink(LinkSettings(host, port, f"bench-sink-{os.getpid()}",
+                                 subscriptions=((f"wallboard/{SITE}/#", 1),)), on_message=handle)
+    link.on_connected = lambda: print("ready", flush=True)
+    link.start()
+    done.wait(600)
+    link.stop()
+    return 0
+
+
 def bulk_write_seconds(influxd: Influxd, wire: Wire, name: str) -> float:
     """Seconds to write the stream's points, 5,000 lines a request, one after another."""
     now = time.time()
@@ -300,10 +349,11 @@ def run(messages: int, repeats: int, outage_messages: int) -> dict[str, Any]:
         try:
             for n in range(repeats):
                 sub_s = mosquitto_sub_round(broker, wire, extra)
+                sink_s = sink_round(broker, wire, extra)
                 rec_s = recorder_round(broker, influxd, work, health, wire, extra, f"r{n}")
                 bulk_s = bulk_write_seconds(influxd, wire, f"b{n}")
                 result["rounds"].append({"sub": messages / sub_s, "recorder": messages / rec_s,
-                                         "bulk": messages / bulk_s})
+                                         "sink": messages / sink_s, "bulk": messages / bulk_s})
                 print(f"round {n + 1}: {result['rounds'][-1]}", file=sys.stderr)
             out_wire = stream(outage_messages, SITE, time.time() - 60)
             result["outage"] = outage(broker, influxd, work, health, out_wire)
@@ -320,7 +370,7 @@ def section(r: dict[str, Any]) -> str:
     def runs(key: str) -> str:
         return ", ".join(f"{round_[key]:,.0f}" for round_ in r["rounds"])
 
-    sub, rec, bulk = median("sub"), median("recorder"), median("bulk")
+    sub, rec, bulk, paho = median("sub"), median("recorder"), median("bulk"), median("sink")
     ratio = rec / sub
     verdict = "meets" if ratio >= TARGET_RATIO else "misses"
     o = r["outage"]
@@ -347,6 +397,8 @@ receiver in turn.
 target ≥ {TARGET_RATIO}: {verdict}; runs: {runs('recorder')} |
 | reference: `mosquitto_sub -V mqttv5 -q 1 -C N` | {sub:,.0f} | the broker-side limit with \
 this publisher; runs: {runs('sub')} |
+| reference: paho subscriber (MQTT 5) that does nothing | {paho:,.0f} | the client library \
+alone, in its own process; recorder ÷ this: {rec / paho:.2f}; runs: {runs('sink')} |
 | reference: InfluxDB bulk write of the same points | {bulk:,.0f} | 5,000 lines a request, \
 one at a time; recorder ÷ this: {rec / bulk:.2f}; runs: {runs('bulk')} |
 
@@ -366,7 +418,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--outage", type=int, default=100_000)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--sink", nargs=3, metavar=("HOST", "PORT", "COUNT"),
+                        help=argparse.SUPPRESS)  # the do-nothing subscriber, run as a child
     args = parser.parse_args()
+    if args.sink:
+        return sink(args.sink[0], int(args.sink[1]), int(args.sink[2]))
     result = run(args.messages, args.repeats, args.outage)
     text = section(result)
     print(text)

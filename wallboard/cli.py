@@ -119,7 +119,12 @@ def _recorder(args: argparse.Namespace) -> int:
         return _init_db(config)
     from wallboard.bootstrap import build_recorder
 
-    build_recorder(config).run(_until_signalled())
+    try:
+        build_recorder(config).run(_until_signalled())  # opens the spool before connecting
+    except ConfigError as exc:
+        where = "--spool-dir" if args.spool_dir else f"{args.config or '(defaults)'}: {exc.key}"
+        print(f"bad config: {where}: {exc.reason}", file=sys.stderr)
+        return 2
     return 0
 
 

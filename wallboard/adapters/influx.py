@@ -84,10 +84,11 @@ class InfluxHttp:
         if status == 204:
             return Written()
         reason = _error_text(body)
-        if status == 400 and "partial write" in reason:
+        # 1.x answers 400, 2.x 422 (beyond retention): the other points were written.
+        if status in (400, 422) and "partial write" in reason:
             match = _DROPPED.search(reason)
-            return Written(int(match.group(1)) if match else 0, reason)
-        if status in (400, 413):
+            return Written(int(match.group(1)) if match else 1, reason)
+        if status in (400, 413, 422):
             raise InfluxRefused(f"influxdb /write: HTTP {status}: {reason}")
         raise InfluxUnavailable(f"influxdb /write: HTTP {status}: {reason}")
 

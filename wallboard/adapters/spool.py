@@ -70,6 +70,7 @@ class Spool:
             row = db.execute("SELECT COUNT(*), COALESCE(SUM(messages), 0), MIN(received) "
                              "FROM batch").fetchone()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise ConfigError("(spool)", "recorder.spool_dir", f"{self.path}: {exc}") from None
         self._db = db
         self.batches, self.messages, self.oldest = row[0], row[1], row[2]

@@ -65,15 +65,17 @@ class Row:
             point.field(name, value)
         return str(point.time(self.time_ns, _NS).to_line_protocol()).encode("utf-8")
 
-# Message fields stored as tags, per kind; topic ids and the site always are.
+# Message fields stored as tags, per kind; topic ids and the site always are. Each
+# measurement has at most one of agent and desk as a tag: with hot-desking, agent x desk
+# would multiply the series, so the other one is a field.
 TAG_FIELDS: dict[Kind, tuple[str, ...]] = {
     Kind.CALL: ("event", "agent"),
-    Kind.AGENT_STATE: ("state", "desk", "queue", "team"),
+    Kind.AGENT_STATE: ("state", "queue", "team"),
     Kind.AGENT_SIGNAL: ("kind",),
-    Kind.DESK_HELP: ("state", "agent"),
+    Kind.DESK_HELP: ("state",),
     Kind.DESK_CMD: ("cmd",),
-    Kind.ALERT: ("kind", "queue", "desk", "agent"),
-    Kind.HELP: ("state", "agent"),
+    Kind.ALERT: ("kind", "queue"),
+    Kind.HELP: ("state",),
 }
 # Lists whose entries are summarised beyond a count: (list, entry field, summary field).
 _MAXIMA: dict[str, tuple[str, str]] = {
