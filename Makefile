@@ -83,6 +83,7 @@ bench: setup
 	$(PY) benchmarks/controller_live.py --write docs/benchmarks.md
 	$(PY) benchmarks/desk_latency.py --write docs/benchmarks.md
 	$(PY) benchmarks/kiosk_refresh.py --write docs/benchmarks.md
+	$(PY) benchmarks/recorder_ingest.py --write docs/benchmarks.md
 
 # The wall screen for a simulated 200-agent floor, floor and supervisor audiences, as PNGs.
 screenshots: setup

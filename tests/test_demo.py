@@ -52,6 +52,10 @@ def test_demo_without_a_display_shows_the_live_floor_and_stops_everything(demo_e
     assert re.search(r"^FLOOR  waiting \d+ \(longest \d+:\d\d\)  SL\s+\d+%", last, re.M), last
     assert re.search(r"^HELP  open \d+   today \d+ requests", last, re.M), last
     assert "STALE" not in last and "OFFLINE" not in last
+    # The recorder stores the floor in the demo's InfluxDB as it goes.
+    stored = re.search(r"^STORAGE  recorder main: ([\d,]+) stored, 0 spooled, 0 rejected, "
+                       r"lag [\d.]+ s, InfluxDB up$", last, re.M)
+    assert stored and int(stored.group(1).replace(",", "")) > 0, last
     assert "demo stopped" in text
     for port in _ports(log):
         assert _closed(port), f"port {port} still open after the demo stopped"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.floor_events import abandoned, answered, env, offered, state
 from wallboard.floor.core import FloorCore
 from wallboard.floor.settings import FloorSettings
-from wallboard.messages import Alert
+from wallboard.messages import Alert, RecorderHealth
 from wallboard.terminal_view import STALE_AFTER_S, FloorView, render
 
 T0 = 1_795_420_800.0  # Mon 23 Nov 2026 08:00 UTC
@@ -47,6 +47,19 @@ def test_says_when_snapshots_are_stale_or_the_controller_is_down():
     lines = render(view, T0 + STALE_AFTER_S + 5, "hq")
     assert "!! CONTROLLER OFFLINE: numbers below are frozen" in lines
     assert "!! STALE: last snapshot 15 s ago" in lines
+
+
+def test_each_recorder_gets_a_storage_line_that_says_when_influxdb_is_down():
+    view = floor_view(T0)
+    view.recorders = {
+        "main": RecorderHealth(ts=T0, received=12_500, written=12_400, spooled=0, rejected=3,
+                               lag_s=0.8, database_up=True),
+        "b": RecorderHealth(ts=T0, received=900, written=100, spooled=800, rejected=0,
+                            lag_s=21.4, database_up=False)}
+    lines = render(view, T0, "hq")
+    assert lines[-2:] == [
+        "STORAGE  recorder b: 100 stored, 800 spooled, 0 rejected, lag 21.4 s, !! InfluxDB DOWN",
+        "STORAGE  recorder main: 12,400 stored, 0 spooled, 3 rejected, lag 0.8 s, InfluxDB up"]
 
 
 def test_before_the_first_snapshot_it_says_it_is_waiting():

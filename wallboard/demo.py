@@ -1,10 +1,10 @@
 """``wallboard demo``: the whole system on one machine, with nothing to configure.
 
 It starts a private mosquitto and influxd (free loopback ports, temp dirs), the controller,
-and the simulator (a 200-agent floor on a busy Monday morning), all on one shared simulated
-clock, and shows the live terminal view until Ctrl-C, which stops everything cleanly.
-The recorder joins here once it exists. The wall screen is a window of its own, so it is
-not started here: `make screenshots` renders it for the same simulated floor.
+the recorder (storing every message in that influxd) and the simulator (a 200-agent floor
+on a busy Monday morning), all on one shared simulated clock, and shows the live terminal
+view until Ctrl-C, which stops everything cleanly. The wall screen is a window of its own,
+so it is not started here: `make screenshots` renders it for the same simulated floor.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.mqtt import MqttLink
-from wallboard.bootstrap import build_controller, link_settings
+from wallboard.bootstrap import build_controller, build_recorder, link_settings
 from wallboard.clock import ScaledClock
 from wallboard.config import WallboardConfig, parse_config
 from wallboard.devservices import Influxd, Mosquitto, ServiceError, find_binary
+from wallboard.services.database_setup import init_database
 from wallboard.services.simulate import publish_paced
 from wallboard.services.watch import Watcher, draw, watch_subscriptions
 from wallboard.sim.floor import SimSettings, simulate
@@ -41,7 +43,8 @@ def busy_moment(today: dt.date, tz: ZoneInfo) -> dt.datetime:
 
 
 def demo_config(broker: Mosquitto, influx: Influxd, state_dir: Path) -> WallboardConfig:
-    """The config every demo part shares: the private broker and database."""
+    """The config every demo part shares: the private broker and database, state in a temp
+    dir; the recorder reports every second, so the view's storage line keeps up."""
     return parse_config(f"""
 [site]
 id = "{SITE}"
@@ -52,6 +55,9 @@ port = {broker.port}
 url = "{influx.url}"
 [controller]
 state_dir = "{state_dir}"
+[recorder]
+spool_dir = "{state_dir.parent / "recorder"}"
+health_interval_s = 1.0
 """, "(demo)")
 
 
@@ -86,6 +92,11 @@ def run_demo(*, agents: int = 200, queues: int = 6, speed: float = 5.0, seed: in
             controller = build_controller(config, clock=clock)
             threads.append(threading.Thread(target=controller.run, args=(stop,),
                                             name="controller"))
+            database = InfluxHttp.from_config(config.influx)
+            init_database(database, config.recorder.retention)
+            database.close()
+            recorder = build_recorder(config, clock=clock)
+            threads.append(threading.Thread(target=recorder.run, args=(stop,), name="recorder"))
             root = config.mqtt.topic_root
             sim_link = MqttLink(link_settings(config, "wallboard-simulator-demo", None,
                                               clock=clock))
@@ -114,5 +125,5 @@ def run_demo(*, agents: int = 200, queues: int = 6, speed: float = 5.0, seed: in
                 thread.join(15)
             for link in links:
                 link.stop()
-    out.write("\ndemo stopped: controller, simulator, broker and database are down\n")
+    out.write("\ndemo stopped: controller, recorder, simulator, broker and database are down\n")
     return 0

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from wallboard.messages import Alert, FloorKpi, QueueKpi
+from wallboard.messages import Alert, FloorKpi, QueueKpi, RecorderHealth
 
 STALE_AFTER_S = 10.0  # twice the slowest snapshot refresh
 
@@ -24,6 +24,7 @@ class FloorView:
     queues: dict[str, QueueKpi] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     controller_online: bool | None = None
+    recorders: dict[str, RecorderHealth] = field(default_factory=dict)
 
 
 def _pct(value: float | None) -> str:
@@ -87,4 +88,8 @@ def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
         lines.append(f"ALERTS  {len(view.alerts)} active")
         for alert in sorted(view.alerts.values(), key=lambda a: -a.level)[:4]:
             lines.append(f"  L{alert.level} {alert.text}")
+    for name, r in sorted(view.recorders.items()):
+        db = "InfluxDB up" if r.database_up else "!! InfluxDB DOWN"
+        lines.append(f"STORAGE  recorder {name}: {r.written:,} stored, {r.spooled:,} spooled,"
+                     f" {r.rejected:,} rejected, lag {r.lag_s:.1f} s, {db}")
     return [line[:width] for line in lines]

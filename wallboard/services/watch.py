@@ -17,6 +17,7 @@ from wallboard.messages import (
     Envelope,
     FloorKpi,
     QueueKpi,
+    RecorderHealth,
     ServiceStatus,
     decode,
 )
@@ -26,11 +27,12 @@ from wallboard.topics import Kind, subscription
 
 log = logging.getLogger(__name__)
 
-WATCHED = (Kind.KPI_FLOOR, Kind.KPI_QUEUE, Kind.ALERT, Kind.SERVICE_STATUS)
+WATCHED = (Kind.KPI_FLOOR, Kind.KPI_QUEUE, Kind.ALERT, Kind.SERVICE_STATUS,
+           Kind.RECORDER_HEALTH)
 
 
 def watch_subscriptions(root: str, site: str) -> list[tuple[str, int]]:
-    """What the view follows: snapshots, alerts and service status, all retained."""
+    """What the view follows: snapshots, alerts, services and recorders, all retained."""
     return [(subscription(kind, root=root, site=site), 1) for kind in WATCHED]
 
 
@@ -67,6 +69,8 @@ class Watcher:
             self.view.alerts[item.topic.id("alert")] = msg
         elif isinstance(msg, ServiceStatus) and item.topic.id("service") == "controller":
             self.view.controller_online = msg.online
+        elif isinstance(msg, RecorderHealth):
+            self.view.recorders[item.topic.id("recorder")] = msg
 
     def lines(self, tz: ZoneInfo | None = None) -> list[str]:
         """The view as of now."""
