@@ -3,6 +3,7 @@ through SIGKILLs and a database outage; shared subscriptions; ``--init-db``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import subprocess
@@ -30,7 +31,7 @@ from tests.recorder_stream import (
 from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.adapters.spool import Spool
-from wallboard.bootstrap import build_recorder
+from wallboard.bootstrap import Recorder, build_recorder
 from wallboard.config import parse_config
 from wallboard.devservices import Influxd, Mosquitto, wait_for
 from wallboard.services.database_setup import init_database
@@ -126,9 +127,11 @@ def health(broker: Mosquitto, recorder_id: str) -> dict[str, Any]:
     return data
 
 
-def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
-        mosquitto, influxd, influx_db, tmp_path):
-    config = parse_config(config_text(mosquitto, influxd, influx_db, tmp_path / "spool"))
+@contextlib.contextmanager
+def running_recorder(broker: Mosquitto, influxd: Influxd, db: str, tmp_path: Path
+                     ) -> Iterator[Recorder]:
+    """A recorder wired by ``build_recorder``, running in a thread, stopped cleanly after."""
+    config = parse_config(config_text(broker, influxd, db, tmp_path / "spool"))
     init_database(InfluxHttp.from_config(config.influx), config.recorder.retention)
     recorder = build_recorder(config)
     stop = threading.Event()
@@ -136,6 +139,16 @@ def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
     thread.start()
     try:
         wait_for(recorder.link.connected.is_set, 10, what="the recorder to connect")
+        yield recorder
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive(), "the recorder did not stop"
+
+
+def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
+        mosquitto, influxd, influx_db, tmp_path):
+    with running_recorder(mosquitto, influxd, influx_db, tmp_path):
         stream = mixed_stream(3_000, start=time.time() - 600)
         publish_all(mosquitto, stream)
         wait_stored(influxd, influx_db, stream, timeout=60)
@@ -143,24 +156,13 @@ def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
         assert report["received"] >= len(stream)
         assert report["rejected"] == sum(s.measurement == "rejected" for s in stream)
         assert report["spooled"] == 0 and report["database_up"] is True
-    finally:
-        stop.set()
-        thread.join(15)
-    assert not thread.is_alive()
     assert_exactly_once(influxd, influx_db, stream)
 
 
 def test_an_outage_is_spooled_to_disk_and_drained_when_influxdb_returns(
         mosquitto, own_influxd, tmp_path):
     db = "outage"
-    config = parse_config(config_text(mosquitto, own_influxd, db, tmp_path / "spool"))
-    init_database(InfluxHttp.from_config(config.influx), config.recorder.retention)
-    recorder = build_recorder(config)
-    stop = threading.Event()
-    thread = threading.Thread(target=recorder.run, args=(stop,))
-    thread.start()
-    try:
-        wait_for(recorder.link.connected.is_set, 10, what="the recorder to connect")
+    with running_recorder(mosquitto, own_influxd, db, tmp_path) as recorder:
         own_influxd.stop()
         stream = mixed_stream(1_500, start=time.time() - 600)
         publish_all(mosquitto, stream)
@@ -175,9 +177,6 @@ def test_an_outage_is_spooled_to_disk_and_drained_when_influxdb_returns(
         own_influxd.restart()
         wait_stored(own_influxd, db, stream, timeout=60)
         wait_for(lambda: service.spool.messages == 0, 10, what="the spool to drain")
-    finally:
-        stop.set()
-        thread.join(15)
     assert_exactly_once(own_influxd, db, stream)
 
 
