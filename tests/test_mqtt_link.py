@@ -1,12 +1,14 @@
 """The MQTT link on a real broker: buffered reads keep every message, in order, and a
-handler that raises never stops the network thread."""
+handler that raises never stops the network thread; manual acknowledgements stay with
+their connection."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from tests.live import Recorder
-from wallboard.adapters.mqtt import LinkSettings, MqttLink
+from wallboard.adapters.mqtt import Delivery, LinkSettings, MqttLink
 from wallboard.devservices import wait_for
 
 
@@ -71,3 +73,38 @@ def test_replies_published_from_the_handler_go_out_and_every_message_is_acknowle
     resumed.stop()
     sender.close()
     watcher.close()
+
+
+def test_manual_acks_skip_deliveries_of_an_old_connection_and_the_broker_sends_them_again(
+        mosquitto):
+    deliveries: list[Delivery] = []
+    lock = threading.Lock()
+
+    def keep(delivery: Delivery) -> None:
+        with lock:
+            deliveries.append(delivery)
+
+    link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "manual-acker",
+                                 session_expiry_s=600, subscriptions=(("t/#", 1),)),
+                    manual_ack=True)
+    link.on_delivery = keep
+    assert link.start()
+    sender = Recorder(mosquitto, "nothing/#")
+    for i in range(5):
+        sender.publish(f"t/{i}", f"m{i}".encode())
+    wait_for(lambda: len(deliveries) == 5, 5, what="five deliveries")
+    first = list(deliveries)
+    mosquitto.restart()  # nothing was acknowledged: the session keeps all five in flight
+    wait_for(lambda: len(deliveries) == 10, 15, what="the five again after the reconnect")
+    assert link.ack_all(first) == 0  # their packet ids belong to the old connection
+    again = deliveries[5:]
+    assert sorted(d.payload for d in again) == [f"m{i}".encode() for i in range(5)]
+    assert link.ack_all(again) == 5
+    wait_for(lambda: not link.client.want_write(), 5, what="the PUBACKs to go out")
+    time.sleep(0.5)
+    mosquitto.restart()
+    wait_for(link.connected.is_set, 15, what="the link to reconnect")
+    time.sleep(1.0)
+    assert len(deliveries) == 10, "acknowledged messages came back"
+    sender.close()
+    link.stop()

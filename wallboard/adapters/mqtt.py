@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
-DeliveryHandler = Callable[["Delivery"], None]  # with manual_ack: give it back to ack()
+DeliveryHandler = Callable[["Delivery"], None]  # with manual_ack: hand it to ack_all()
 Hook = Callable[[], None]
 PublishedHook = Callable[[int], None]  # the mid the broker acknowledged
 
@@ -71,7 +71,7 @@ class LinkSettings:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """A message received with manual acknowledgement; ``MqttLink.ack`` takes it back."""
+    """A message received with manual acknowledgement; ``MqttLink.ack_all`` takes it back."""
 
     topic: str
     payload: bytes
@@ -198,7 +198,7 @@ class MqttLink:
         self.handler = on_message  # may be set after construction, before start()
         # With manual_ack, messages go here instead, to be acknowledged once stored.
         self.on_delivery: DeliveryHandler | None = None
-        self._connection = 0  # counts disconnects; see ack()
+        self._connection = 0  # counts disconnects; see ack_all()
         self._ack_lock = threading.Lock()
         # Optional hooks, run in paho's thread like the handler (keep them short):
         self.on_connected: Hook | None = None  # after subscribing and the online status
@@ -247,23 +247,18 @@ class MqttLink:
         """Queue a message; paho sends it now, or after reconnecting."""
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
-    def ack(self, delivery: Delivery) -> bool:
-        """Acknowledge a message received with ``manual_ack=True``; False if too late.
+    def ack_all(self, deliveries: Sequence[Delivery]) -> int:
+        """Acknowledge stored messages (``manual_ack=True``), in order; return how many.
 
         Packet ids belong to one connection. After a reconnect the broker sends unacknowledged
         messages again and may reuse their ids for others, so acknowledging an old delivery
         could acknowledge a message nobody has stored. Those are skipped: their second copy
-        is acknowledged instead, when it is stored.
+        is acknowledged instead, when it is stored. QoS 0 messages need no acknowledgement.
         """
-        return self.ack_all([delivery]) == 1
-
-    def ack_all(self, deliveries: Sequence[Delivery]) -> int:
-        """Acknowledge stored messages in order, as ``ack`` does; return how many were."""
         with self._ack_lock:
             mids = [d.mid for d in deliveries if d.connection == self._connection and d.qos == 1]
             self.client.queue_pubacks(mids)
-            return len(mids) + sum(1 for d in deliveries
-                                   if d.connection == self._connection and d.qos == 0)
+            return len(mids)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the retained offline status, then disconnect cleanly and stop the thread."""
@@ -306,7 +301,7 @@ class MqttLink:
 
     def _disconnected(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                       reason: Any, properties: Properties | None) -> None:
-        with self._ack_lock:  # before paho reconnects: see ack()
+        with self._ack_lock:  # before paho reconnects: see ack_all()
             self._connection += 1
         if self.connected.is_set() and not self._stopping:
             log.warning("mqtt disconnected: %s; reconnecting", reason)
