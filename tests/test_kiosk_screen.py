@@ -314,7 +314,9 @@ def test_pages_rotate_with_the_dwell_time(screen, start_kiosk, client):
     assert k.grid.parent is None  # the panel is off
     turned = time.monotonic()
     screen.run_until(lambda: k.rows[1].title == "SUPPORT", 4, "the second page")
-    assert time.monotonic() - turned <= 2.5
+    # The dwell is 2 s; a frame on the software renderer takes up to a quarter of a second,
+    # and more on a loaded machine (a run measured 2.51 s), but the default would be 15 s.
+    assert time.monotonic() - turned <= 3.0
     assert [t.value for t in k.tiles[1]] == ["5", "1:05", "65%", "12%"]
     assert k.root.page_text == "page 2 of 2"
     screen.run_until(lambda: k.rows[1].title == "SALES", 4, "back to the first page")
