@@ -4,7 +4,8 @@ Pure: no I/O, no clock. ``docs/storage.md`` describes the resulting schema.
 
 - One measurement per message kind, named by ``Kind``.
 - Tags hold bounded values only: the site, the ids in the topic (queue, agent, desk, team,
-  alert, service), and the state or event kind. Call and request ids are fields.
+  alert, service), and the state or event kind; never both agent and desk in one
+  measurement. Call and request ids are fields.
 - Nested parts are flattened (``today.service_level`` becomes ``today_service_level``),
   lists become counts, absent values are left out, and every point has ``n=1i`` so
   ``COUNT("n")`` counts messages in any measurement.
