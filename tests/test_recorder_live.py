@@ -251,10 +251,13 @@ def test_init_db_twice_changes_nothing_and_the_continuous_queries_downsample(
     assert second.returncode == 0, second.stderr
     assert second.stdout == "" and "nothing changed" in second.stderr
     assert database_state(influxd, db) == state
-    # Calls in the last few minutes; the queries run each minute over the last 10 and 30.
+    # Calls 3 to 5 minutes ago. The queries run each minute over the 10 and 30 minutes before
+    # that minute began; calls in the minute just begun wait for the next run (one run saw
+    # 119 of 120 that way). Every run after the write begins after all of these calls, so
+    # the first run that sees them sees them all.
     now = time.time()
     lines = [f"call,site=hq,queue=sales,event=offered call=\"c-{i}\",n=1i "
-             f"{int((now - 150 + i) * 1e9)}" for i in range(120)]
+             f"{int((now - 300 + i) * 1e9)}" for i in range(120)]
     influxd.write(db, "\n".join(lines), precision="ns")
     for policy in ("agg_1m", "agg_15m"):
         query = f'SELECT sum("calls") FROM "{policy}"."call" WHERE time > now() - 1h'

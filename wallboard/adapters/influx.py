@@ -92,8 +92,7 @@ class InfluxHttp:
             raise InfluxRefused(f"influxdb /write: HTTP {status}: {reason}")
         raise InfluxUnavailable(f"influxdb /write: HTTP {status}: {reason}")
 
-    def query(self, q: str, *, database: bool = True, epoch: str | None = None
-              ) -> list[dict[str, Any]]:
+    def query(self, q: str, *, database: bool = True) -> list[dict[str, Any]]:
         """Run InfluxQL (POST, so statements that change things work too); one result each.
 
         Raises ``InfluxRefused`` naming the statement if any statement failed.
@@ -101,8 +100,6 @@ class InfluxHttp:
         params = {"q": q}
         if database:
             params["db"] = self.database
-        if epoch:
-            params["epoch"] = epoch
         status, body = self._post("/query", params, b"",
                                   {"Content-Type": "application/x-www-form-urlencoded"})
         if status >= 500 or status in (401, 403, 404):
@@ -118,15 +115,6 @@ class InfluxHttp:
             if "error" in result:
                 raise InfluxRefused(f"influxdb: {q[:200]}: {result['error']}")
         return results
-
-    def ping(self) -> bool:
-        """True if the server answers ``/ping``."""
-        try:
-            response = self._http.request("GET", f"{self.url}/ping", headers=self._headers,
-                                          timeout=self._timeout)
-        except urllib3.exceptions.HTTPError:
-            return False
-        return response.status == 204
 
     def close(self) -> None:
         """Close the kept-alive connections."""
