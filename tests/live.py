@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -90,10 +91,14 @@ class Recorder:
 
 def write_config(path: Path, broker: Mosquitto, state_dir: Path, *, site: str = "hq",
                  extra: str = "") -> Path:
-    """A wallboard.toml for a controller on the test broker, with fast snapshot pacing."""
+    """A wallboard.toml for a controller on the test broker, with fast snapshot pacing.
+
+    The site's day starts 12 hours before now, so events a few minutes old are never on
+    yesterday's side of the line, whenever the suite runs (CI once ran at 00:05 UTC)."""
     path.write_text(f"""
 [site]
 id = "{site}"
+day_start = {half_a_day_ago()}
 
 [mqtt]
 host = "{broker.host}"
@@ -106,6 +111,12 @@ publish_max_interval_s = 1.0
 {extra}
 """)
     return path
+
+
+def half_a_day_ago() -> str:
+    """The UTC clock time 12 hours ago, as a TOML local time (the test site runs on UTC)."""
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(hours=12)
+    return then.strftime("%H:%M:00")
 
 
 class ServiceProcess:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.live import Recorder, ServiceProcess, write_config
 from tests.snapshots import differences
+from wallboard.config import load_config
 from wallboard.devservices import wait_for
 from wallboard.floor.core import FloorCore
 from wallboard.messages import Envelope, decode, encode
@@ -198,7 +199,7 @@ def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto,
             client.publish(topic, payload)
         controller.start()
 
-        reference = FloorCore()
+        reference = FloorCore(load_config(config).floor_settings())
         for topic, (_, payload) in zip(topics, events, strict=True):
             item = decode(topic, payload, now=time.time())
             assert isinstance(item, Envelope)
