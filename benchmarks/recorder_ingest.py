@@ -173,20 +173,33 @@ def with_sentinel(wire: Wire, extra: Wire, request: str) -> Wire:
             *extra]
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user and system) a process has used so far."""
+    if pid is None:
+        raise RuntimeError("process not running")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def recorder_round(broker: Mosquitto, influxd: Influxd, work: Path, health: Health,
-                   wire: Wire, extra: Wire, name: str) -> float:
-    """Seconds from the first publish until the sentinel is stored; counts checked."""
+                   wire: Wire, extra: Wire, name: str) -> tuple[float, dict[str, float]]:
+    """Seconds from the first publish until the sentinel is stored, and each process's CPU
+    seconds meanwhile; counts checked."""
     recorder = RecorderProcess(broker, influxd, work, name, health)
     request = f"sentinel-{name}"
     publisher = Publisher(broker)
+    pids = {"publisher": os.getpid(), "broker": broker.pid, "influxd": influxd.pid,
+            "recorder": recorder.process.pid}
     try:
         full = with_sentinel(wire, extra, request)
         result: dict[str, float] = {}
         thread = threading.Thread(target=lambda: result.update(start=publisher.blast(full)))
+        cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()}
         thread.start()
         wait_for(lambda: sentinel_stored(influxd, recorder.db, request), 600, interval=0.05,
                  what="the sentinel in InfluxDB")
         done = time.perf_counter()
+        cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()}
         thread.join()
         wait_for(lambda: stored(influxd, recorder.db) >= len(full), 120, interval=0.5,
                  what="the whole stream in InfluxDB")
@@ -194,7 +207,7 @@ def recorder_round(broker: Mosquitto, influxd: Influxd, work: Path, health: Heal
         count = stored(influxd, recorder.db)
         if count != len(full):
             raise RuntimeError(f"stored {count} points for {len(full)} messages")
-        return done - result["start"]
+        return done - result["start"], cpu
     finally:
         publisher.close()
         recorder.stop()
@@ -350,10 +363,15 @@ def run(messages: int, repeats: int, outage_messages: int) -> dict[str, Any]:
             for n in range(repeats):
                 sub_s = mosquitto_sub_round(broker, wire, extra)
                 sink_s = sink_round(broker, wire, extra)
-                rec_s = recorder_round(broker, influxd, work, health, wire, extra, f"r{n}")
+                rec_s, cpu = recorder_round(broker, influxd, work, health, wire, extra,
+                                            f"r{n}")
                 bulk_s = bulk_write_seconds(influxd, wire, f"b{n}")
-                result["rounds"].append({"sub": messages / sub_s, "recorder": messages / rec_s,
-                                         "sink": messages / sink_s, "bulk": messages / bulk_s})
+                # Per message received by then: the stream, the sentinel, part of the tail.
+                result["rounds"].append({
+                    "sub": messages / sub_s, "recorder": messages / rec_s,
+                    "sink": messages / sink_s, "bulk": messages / bulk_s,
+                    **{f"cpu_{role}": seconds / messages * 1e6 for role, seconds in cpu.items()},
+                    "cpu_share": sum(cpu.values()) / rec_s / (os.cpu_count() or 1)})
                 print(f"round {n + 1}: {result['rounds'][-1]}", file=sys.stderr)
             out_wire = stream(outage_messages, SITE, time.time() - 60)
             result["outage"] = outage(broker, influxd, work, health, out_wire)
@@ -370,7 +388,13 @@ def section(r: dict[str, Any]) -> str:
     def runs(key: str) -> str:
         return ", ".join(f"{round_[key]:,.0f}" for round_ in r["rounds"])
 
+    def cpu(role: str) -> float:
+        return median(f"cpu_{role}")
+
     sub, rec, bulk, paho = median("sub"), median("recorder"), median("bulk"), median("sink")
+    cpus = os.cpu_count() or 1
+    total = sum(cpu(role) for role in ("publisher", "broker", "influxd", "recorder"))
+    budget = cpus * 1e6 / (TARGET_RATIO * sub)  # µs of CPU a message at the target rate
     ratio = rec / sub
     verdict = "meets" if ratio >= TARGET_RATIO else "misses"
     o = r["outage"]
@@ -401,6 +425,15 @@ this publisher; runs: {runs('sub')} |
 alone, in its own process; recorder ÷ this: {rec / paho:.2f}; runs: {runs('sink')} |
 | reference: InfluxDB bulk write of the same points | {bulk:,.0f} | 5,000 lines a request, \
 one at a time; recorder ÷ this: {rec / bulk:.2f}; runs: {runs('bulk')} |
+
+CPU time per message in the recorder's rounds (user and system, from `/proc`, over the
+same interval as its rate; medians, µs): this benchmark's process (the publisher, and the
+polling for the sentinel) {cpu('publisher'):.0f}, mosquitto {cpu('broker'):.0f}, influxd \
+{cpu('influxd'):.0f}, recorder {cpu('recorder'):.0f}; together they kept \
+{median('cpu_share'):.0%} of the {cpus} CPUs busy. At {total:.0f} µs a message together,
+{cpus} CPUs allow at most {cpus * 1e6 / total:,.0f} messages a second; the target,
+{TARGET_RATIO * sub:,.0f}, needs the four under {budget:.0f} µs together, which with the
+others as measured leaves the recorder {budget - total + cpu('recorder'):.0f} µs a message.
 
 InfluxDB down: {4 * o['size']:,} messages published in four parts of {o['size']:,} while
 influxd was stopped; the recorder's resident memory before the outage and after each part

@@ -1,11 +1,16 @@
 """The MQTT link on a real broker: buffered reads keep every message, in order, and a
 handler that raises never stops the network thread; manual acknowledgements stay with
-their connection."""
+their connection; plain messages and those paho handles itself arrive alike."""
 
 from __future__ import annotations
 
 import threading
 import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from tests.live import Recorder
 from wallboard.adapters.mqtt import Delivery, LinkSettings, MqttLink
@@ -107,4 +112,47 @@ def test_manual_acks_skip_deliveries_of_an_old_connection_and_the_broker_sends_t
     time.sleep(1.0)
     assert len(deliveries) == 10, "acknowledged messages came back"
     sender.close()
+    link.stop()
+
+
+def test_every_kind_of_publish_arrives_intact_by_the_fast_path_or_paho_s_own(mosquitto):
+    # Plain QoS 0 and 1 messages skip paho's message objects; QoS 2 and messages with
+    # properties take paho's own path. Each must arrive whole either way.
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="link-kinds-sender",
+                         protocol=mqtt.MQTTv5)
+    sender.connect(mosquitto.host, mosquitto.port)
+    sender.loop_start()
+    sender.publish("k/retained", b"kept", qos=1, retain=True).wait_for_publish(5)
+
+    got: list[tuple[str, bytes, bool]] = []
+    link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "link-kinds",
+                                 subscriptions=[("k/#", 2)]),
+                    on_message=lambda t, p, r: got.append((t, p, r)))
+    by_paho: list[str] = []
+    paho_path = link.client.on_message
+    assert paho_path is not None
+
+    def through_paho(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        by_paho.append(message.topic)
+        paho_path(client, userdata, message)
+
+    link.client.on_message = through_paho
+    assert link.start(10)
+    wait_for(lambda: got, 10, what="the retained message")
+    with_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    with_properties.UserProperty = ("source", "test")
+    with_properties.MessageExpiryInterval = 60
+    big = bytes(range(256)) * 400  # 100 KiB: a remaining length of three bytes
+    sent = [("k/zero", b"q0", 0, None), ("k/one", b"q1", 1, None), ("k/two", b"q2", 2, None),
+            ("k/props", b"p", 1, with_properties), ("k/caf\u00e9/\u00fc", b"utf8", 1, None),
+            ("k/empty", b"", 1, None), ("k/big", big, 1, None)]
+    for topic, payload, qos, props in sent:
+        sender.publish(topic, payload, qos=qos, properties=props).wait_for_publish(5)
+    wait_for(lambda: len(got) == len(sent) + 1, 10, what="every message")
+    assert sorted(got) == sorted([("k/retained", b"kept", True),
+                                  *[(t, p, False) for t, p, _, _ in sent]])
+    assert sorted(by_paho) == ["k/props", "k/two"]
+    assert link.handler_errors == 0
+    sender.disconnect()
+    sender.loop_stop()
     link.stop()

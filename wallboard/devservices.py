@@ -162,6 +162,11 @@ class _Service:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
+    def pid(self) -> int | None:
+        """The running process's id (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         """True while the process is alive."""
         return self._process is not None and self._process.poll() is None

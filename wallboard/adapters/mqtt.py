@@ -70,7 +70,7 @@ class LinkSettings:
                    ca_file=str(m.ca_file) if m.ca_file else None, **rest)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per message, and a frozen __init__ costs 3x
 class Delivery:
     """A message received with manual acknowledgement; ``MqttLink.ack_all`` takes it back."""
 

@@ -66,7 +66,7 @@ class Link(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per message, and a frozen __init__ costs 3x
 class Received:
     """One message on its way to InfluxDB: its line of line protocol, and when it came."""
 
