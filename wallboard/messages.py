@@ -262,6 +262,13 @@ class QueueKpi(KpiSnapshot):
     queue: Id
 
 
+class Kudos(Part):
+    """A caller's compliment, shown on the floor screens: recognition is part of wellbeing."""
+
+    agent: Id
+    at: Timestamp
+
+
 class FloorKpi(KpiSnapshot):
     """``kpi/floor``: the whole floor's retained snapshot."""
 
@@ -271,6 +278,8 @@ class FloorKpi(KpiSnapshot):
         default_factory=list, max_length=MAX_LISTED, description="Open help requests, oldest first")
     help_today: HelpTimes = Field(
         default_factory=lambda: HelpTimes(), description="Today's help response times")
+    kudos: list[Kudos] = Field(default_factory=list, max_length=MAX_LISTED,
+                               description="Recent caller compliments, newest first")
 
 
 class Alert(Message):
@@ -294,16 +303,24 @@ class StrainComponent(Part):
     reason: ShortText
 
 
-class AgentWellbeing(Message):
-    """``agent/{agent}/wellbeing``: workload strain; provisional, the wellbeing issue owns it."""
+Suggestion = Literal["recovery_break", "break_due", "check_in"]
 
-    score: float = Field(ge=0, le=100)
+
+class AgentWellbeing(Message):
+    """``agent/{agent}/wellbeing``: workload strain from facts about the work, never about
+    the agent's emotions; supervisor screens only. An empty retained payload clears it."""
+
+    score: float = Field(ge=0, le=100, description="Sum of the components' points, at most 100")
     components: list[StrainComponent] = Field(max_length=32)
-    suggestion: Literal["recovery_break", "break_due", "check_in"] | None = None
+    suggestion: Suggestion | None = None
+    suggestion_text: ShortText | None = Field(None, description="The suggestion, as shown")
+    team: Id | None = None
 
 
 class TeamWellbeing(Message):
-    """``team/{team}/wellbeing``: team aggregate strain, only for groups of at least min_group."""
+    """``team/{team}/wellbeing``: team aggregate strain, only for groups of at least min_group.
+
+    An empty retained payload withdraws it, when the team falls below that size."""
 
     agents: int = Field(ge=3, description="Agents logged in; never below the privacy minimum")
     mean_score: float = Field(ge=0, le=100)
@@ -371,9 +388,14 @@ class Envelope:
     message: Message
 
 
+# Where an empty retained payload means "gone": an alert over, an agent logged off, a team
+# below the privacy minimum.
+CLEARABLE = frozenset({Kind.ALERT, Kind.AGENT_WELLBEING, Kind.TEAM_WELLBEING})
+
+
 @dataclass(frozen=True, slots=True)
 class Cleared:
-    """An empty retained payload on a topic where that means "gone" (alerts)."""
+    """An empty retained payload on a topic where that means "gone" (see ``CLEARABLE``)."""
 
     topic: Topic
 
@@ -395,7 +417,7 @@ def _decode_payload(parsed: Topic, topic: str, payload: bytes, now: float) -> En
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise BadMessage(topic, "payload", f"{len(payload)} bytes, over the 64 KiB limit")
     if not payload:
-        if parsed.kind is Kind.ALERT:
+        if parsed.kind in CLEARABLE:
             return Cleared(parsed)
         raise BadMessage(topic, "payload", "empty")
     try:

@@ -2,12 +2,14 @@
 
 ``fold`` takes one decoded message and returns a ``Folded``: the outcome, why it was not
 applied, the effects to carry out now (help states, alerts, desk commands) and which
-snapshots changed. ``tick`` runs the time rules (escalation, hold reminders) at ``now``.
+snapshots changed. ``tick`` runs the time rules (escalation, hold reminders, strain) at
+``now``.
 ``snapshots`` reads every KPI snapshot at ``now``. No I/O, and the clock is always passed in.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from wallboard.floor.effects import ClearAlert, Effect, PublishHelp, RaiseAlert
@@ -15,14 +17,18 @@ from wallboard.floor.help import ALERT_KIND, HelpBoard, status
 from wallboard.floor.holds import HoldReminders
 from wallboard.floor.model import FloorModel, Outcome
 from wallboard.floor.settings import FloorSettings
+from wallboard.floor.wellbeing import WellbeingBoard
+from wallboard.floor.workload import SignalLog
 from wallboard.messages import (
     MAX_LISTED,
+    AgentSignal,
     AgentState,
     Alert,
     Cleared,
     DeskHelp,
     Envelope,
     FloorKpi,
+    Kudos,
     OpenHelp,
     QueueKpi,
 )
@@ -48,6 +54,8 @@ class FloorCore:
         self.model = FloorModel(self.settings)
         self.help = HelpBoard(self.settings.escalate_after_s)
         self.holds = HoldReminders(self.settings.hold_remind_s)
+        self.signals = SignalLog()
+        self.wellbeing = WellbeingBoard(self.settings.strain, self.settings.wellbeing_every_s)
         self._help_day = float("-inf")
 
     def fold(self, item: Envelope | Cleared) -> Folded:
@@ -69,6 +77,10 @@ class FloorCore:
             return Folded(outcome, reason, queues=frozenset(touched), floor=applied)
         if topic.kind is Kind.DESK_HELP and isinstance(msg, DeskHelp):
             return self._help(topic.id("desk"), msg)
+        if topic.kind is Kind.AGENT_SIGNAL and isinstance(msg, AgentSignal):
+            if not self.signals.add(topic.id("agent"), msg):
+                return Folded("duplicate")
+            return Folded("applied", floor=msg.kind == "compliment")  # kudos on the floor
         if topic.kind is Kind.ALERT and isinstance(msg, Alert):
             return self._stale_alert(topic.id("alert"), msg)
         return Folded("ignored")
@@ -104,6 +116,13 @@ class FloorCore:
                 if latest is not None:
                     effects.append(PublishHelp(effect.desk, status(latest, now)))
         effects += self.holds.tick(self.model.agent_views(now), now)
+        if now >= self.wellbeing.next_at:
+            help_by_agent = Counter(r.agent for r in self.help.open_requests()
+                                    if r.agent is not None)
+            day_start = self.model.calendar.day_of(now).start
+            self.signals.prune(now)
+            effects += self.wellbeing.update(self.model.agents.by_id, self.signals,
+                                             help_by_agent, now, day_start)
         return effects
 
     def snapshots(self, now: float) -> tuple[list[QueueKpi], FloorKpi]:
@@ -118,6 +137,9 @@ class FloorCore:
                      requested_at=r.requested_at, age_s=r.age_s(now), level=r.level)
             for r in self.help.open_requests()[:MAX_LISTED]
         ]
+        kudos = [Kudos(agent=agent, at=at) for agent, at in
+                 self.signals.compliments(now - self.settings.kudos_window_s, now)[:MAX_LISTED]]
         floor = floor.model_copy(update={"help_open": open_help,
-                                         "help_today": self.help.response_times(day_start)})
+                                         "help_today": self.help.response_times(day_start),
+                                         "kudos": kudos})
         return per_queue, floor

@@ -1,11 +1,12 @@
-"""What the pure core asks the shell to do, as plain values: alerts, help states, desk commands."""
+"""What the pure core asks the shell to do, as plain values: alerts, help states, desk
+commands, wellbeing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from wallboard.messages import HelpStatus
+from wallboard.messages import AgentWellbeing, HelpStatus, TeamWellbeing
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,4 +45,21 @@ class PublishHelp:
     status: HelpStatus
 
 
-Effect = RaiseAlert | ClearAlert | DeskCommand | PublishHelp
+@dataclass(frozen=True, slots=True)
+class PublishWellbeing:
+    """Publish the retained ``agent/{agent}/wellbeing``, or clear it (``None``)."""
+
+    agent: str
+    message: AgentWellbeing | None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishTeamWellbeing:
+    """Publish the retained ``team/{team}/wellbeing``, or withdraw it (``None``)."""
+
+    team: str
+    message: TeamWellbeing | None
+
+
+Effect = (RaiseAlert | ClearAlert | DeskCommand | PublishHelp | PublishWellbeing
+          | PublishTeamWellbeing)

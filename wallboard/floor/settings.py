@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from wallboard.floor.strain import StrainPolicy
 from wallboard.messages import SlTreatment
 
 
@@ -31,6 +32,9 @@ class FloorSettings:
     stale_call_s: float = 4 * 3600.0  # a call "waiting" longer than this lost its end event
     escalate_after_s: float = 60.0  # an unacknowledged help request raises an alert after this
     hold_remind_s: float = 60.0  # a hold longer than this nudges the agent's desk
+    strain: StrainPolicy = field(default_factory=StrainPolicy)
+    wellbeing_every_s: float = 5.0  # how often strain is scored (only changes are published)
+    kudos_window_s: float = 3600.0  # how long a compliment stays on the floor screens
 
     def policy(self, queue: str) -> QueuePolicy:
         """The policy for ``queue``: its own, or the site default."""

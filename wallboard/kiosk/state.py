@@ -78,8 +78,11 @@ def fold(board: Board, item: Envelope | Cleared) -> Changes:
     changes = Changes()
     topic = item.topic
     if isinstance(item, Cleared):
-        if board.alerts.pop(topic.id("alert"), None) is not None:
+        if topic.kind is Kind.ALERT and board.alerts.pop(topic.id("alert"), None) is not None:
             changes.alerts = True
+        elif (topic.kind is Kind.AGENT_WELLBEING
+              and board.wellbeing.pop(topic.id("agent"), None) is not None):
+            changes.agents.add(topic.id("agent"))
         return changes
     msg = item.message
     kind = topic.kind

@@ -19,7 +19,15 @@ from typing import Protocol
 from wallboard.adapters.journal import Journal
 from wallboard.errors import BadMessage
 from wallboard.floor.core import FloorCore, Folded
-from wallboard.floor.effects import ClearAlert, DeskCommand, Effect, PublishHelp, RaiseAlert
+from wallboard.floor.effects import (
+    ClearAlert,
+    DeskCommand,
+    Effect,
+    PublishHelp,
+    PublishTeamWellbeing,
+    PublishWellbeing,
+    RaiseAlert,
+)
 from wallboard.log_limit import LogLimiter
 from wallboard.messages import Alert, DeskCmd, Envelope, Message, decode, encode
 from wallboard.topics import Kind, build, subscription
@@ -28,7 +36,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 # Inputs that change the floor; only these are journaled and replayed after a restart.
-JOURNALED = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.DESK_HELP})
+JOURNALED = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP})
 INPUTS = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP, Kind.ALERT)
 TICK_S = 0.2  # how often time rules run: escalation and hold reminders are in whole seconds
 STATS_EVERY_S = 60.0
@@ -160,6 +168,12 @@ class ControllerService:
             elif isinstance(effect, ClearAlert):
                 self.publisher.publish(self._alert_topic(effect.alert), b"", retain=True)
                 self.counts["alerts_cleared"] += 1
+            elif isinstance(effect, PublishWellbeing):
+                self._retain_or_clear(build(Kind.AGENT_WELLBEING, root=self.root,
+                                            site=self.site, agent=effect.agent), effect.message)
+            elif isinstance(effect, PublishTeamWellbeing):
+                self._retain_or_clear(build(Kind.TEAM_WELLBEING, root=self.root,
+                                            site=self.site, team=effect.team), effect.message)
             elif isinstance(effect, DeskCommand):
                 self._send(build(Kind.DESK_CMD, root=self.root, site=self.site,
                                  desk=effect.desk), DeskCmd(ts=now, cmd=effect.cmd))
@@ -170,6 +184,11 @@ class ControllerService:
 
     def _send(self, topic: str, message: Message, retain: bool = False) -> None:
         self.publisher.publish(topic, encode(message), retain=retain)
+
+    def _retain_or_clear(self, topic: str, message: Message | None) -> None:
+        """The retained message, or an empty one that removes it."""
+        self.publisher.publish(topic, b"" if message is None else encode(message), retain=True)
+        self.counts["wellbeing" if message is not None else "wellbeing_cleared"] += 1
 
     # -- main thread -----------------------------------------------------------------------
 
