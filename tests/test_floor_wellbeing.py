@@ -25,10 +25,11 @@ def help_press(desk: str, request: str, ts: float, agent: str):
     return env(f"desk/{desk}/help", ts=ts, request=request, state="requested", agent=agent)
 
 
-def shift(core: FloorCore, agent: str, steps: list[tuple[str, float]], **extra: str) -> None:
+def shift(core: FloorCore, agent: str, steps: list[tuple[str, float]],
+          team: str | None = None) -> None:
     """Fold the agent's state changes: (state, minutes after T0)."""
     for st, minute in steps:
-        core.fold(state(agent, st, T0 + minute * M, **extra))
+        core.fold(state(agent, st, T0 + minute * M, team=team))
 
 
 def facts(core: FloorCore, agent: str, minute: float) -> Workload:
