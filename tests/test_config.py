@@ -26,6 +26,8 @@ from wallboard.config import (
 )
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import QueuePolicy
+from wallboard.floor.strain import Rule, default_rules
+from wallboard.floor.wellbeing_config import WellbeingConfig
 from wallboard.kiosk.config import KioskConfig
 from wallboard.recorder.config import RecorderConfig
 
@@ -167,7 +169,8 @@ def test_example_shows_every_section_and_key():
                                             "influx": InfluxConfig, "kpi": QueuePolicyConfig,
                                             "help": HelpConfig, "hold": HoldConfig,
                                             "controller": ControllerConfig,
-                                            "kiosk": KioskConfig, "recorder": RecorderConfig}
+                                            "kiosk": KioskConfig, "recorder": RecorderConfig,
+                                            "wellbeing": WellbeingConfig}
     for section, model in sections.items():
         match = re.search(rf"^\[{section}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
         assert match, f"[{section}] missing from the example"
@@ -247,6 +250,14 @@ def test_policy_config_merges_override_with_defaults(text, queue, expected):
 BAD = [
     # (id, toml, dotted key, reason fragment)
     ("unknown-top-level", "colour = \"red\"", "colour", "unknown key"),
+    ("wellbeing-group-too-small", "[wellbeing]\nmin_group = 2", "wellbeing.min_group",
+     "greater than or equal to 3"),
+    ("wellbeing-unknown-rule", "[wellbeing.rules.mood]\nfree = 0\nper = 1\ncap = 1",
+     "wellbeing.rules", "unknown component 'mood'"),
+    ("wellbeing-rule-no-cap", "[wellbeing.rules.pending_help]\nfree = 0\nper = 1",
+     "wellbeing.rules.pending_help.cap", "Field required"),
+    ("wellbeing-negative-per", "[wellbeing.rules.pending_help]\nfree = 0\nper = -1\ncap = 5",
+     "wellbeing.rules.pending_help.per", "greater than or equal to 0"),
     ("unknown-section", "[mqqt]\nhost = \"x\"", "mqqt", "unknown key"),
     ("typo-nested", "[kpi]\nsl_treshold_s = 30", "kpi.sl_treshold_s", "unknown key"),
     ("typo-site", "[site]\ntimezon = \"UTC\"", "site.timezon", "unknown key"),
@@ -430,3 +441,12 @@ def test_values_of_the_wrong_toml_type_are_rejected(text, key):
     with pytest.raises(ConfigError) as info:
         parse_config(text, "w.toml")
     assert info.value.key == key
+
+
+def test_wellbeing_rules_override_the_defaults_one_by_one():
+    config = parse_config("[wellbeing]\nmin_group = 7\n"
+                          "[wellbeing.rules.pending_help]\nfree = 1\nper = 20\ncap = 40\n")
+    policy = config.floor_settings().strain
+    assert policy.min_group == 7
+    assert policy.rules["pending_help"] == Rule(1, 20, 40)
+    assert policy.rules["abusive_last_hour"] == default_rules()["abusive_last_hour"]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from wallboard.config_base import Section, fit_id
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import FloorSettings, QueuePolicy
+from wallboard.floor.wellbeing_config import WellbeingConfig
 from wallboard.kiosk.config import KioskConfig
 from wallboard.messages import Id, SlTreatment
 from wallboard.recorder.config import RecorderConfig
@@ -152,6 +153,7 @@ class WallboardConfig(Section):
     queues: dict[Id, QueueOverride] = Field(default_factory=dict)
     help: HelpConfig = HelpConfig()
     hold: HoldConfig = HoldConfig()
+    wellbeing: WellbeingConfig = WellbeingConfig()
     controller: ControllerConfig = ControllerConfig()
     kiosk: KioskConfig = KioskConfig()
     recorder: RecorderConfig = RecorderConfig()
@@ -194,6 +196,7 @@ class WallboardConfig(Section):
             queues={q: policy(self.policy_config(q)) for q in self.queues},
             escalate_after_s=self.help.escalate_after_s,
             hold_remind_s=self.hold.remind_after_s,
+            strain=self.wellbeing.policy(),
         )
 
 
