@@ -215,19 +215,30 @@ def test_tap_acknowledges_then_resolves(screen, start_kiosk, client):
     assert [json.loads(p)["cmd"] for p in client.on(cmd_topic)] == ["ack", "resolve"]
 
 
+STRAINED = [("abusive_last_hour", 30.0, "3 abusive callers in 60 min"),
+            ("minutes_since_break", 17.5, "2 h 40 min without a break"),
+            ("pending_help", 10.0, "1 help request waiting")]
+
+
 def test_floor_screen_taps_do_nothing_and_names_are_masked(screen, start_kiosk, client):
     now = time.time()
     publish(client, *busy_floor(now))
-    wellbeing = FLOOR.topic(Kind.AGENT_WELLBEING, agent="agent-001")
-    client.publish(wellbeing, {"ts": now, "score": 80, "components": []}, retain=True)
+    publish(client, FLOOR.floor(now, ["sales", "support"], kudos=[("agent-002", now - 120)]),
+            FLOOR.wellbeing(now, "agent-001", STRAINED, "check_in", "check in: strain 58"))
     running = start_kiosk('mask_names = "desk"')
     k = running.kiosk
-    screen.run_until(lambda: len(k.cells) == 40, what="the grid")
+    screen.run_until(lambda: len(k.cells) == 40 and k.notes, what="the grid and kudos")
     assert k.cells["agent-001"].text.startswith("desk d-001\n")
     assert "agent-" not in " ".join(c.text for c in k.cells.values())
     assert "agent-" not in " ".join(r.who_text for r in k.help_rows.values())
     assert k.tap("d-003") is None
     assert "agent-001" not in k.board.wellbeing  # a floor screen never subscribes to it
+    screen.run_until(lambda: "KUDOS" in k.root.ticker_text, 15, "the kudos in the ticker")
+    assert "Kudos to desk d-002: a caller's compliment, 2m ago" in k.root.ticker_text
+    screen.screenshot("floor-audience")
+    shown = " ".join([*(c.text for c in k.cells.values()), k.root.ticker_text,
+                      k.root.banner_text])
+    assert "STRAIN" not in shown and "abusive" not in shown
     screen.frames(0.3)
     assert client.on(FLOOR.topic(Kind.DESK_CMD, desk="d-003")) == []
 
@@ -320,3 +331,23 @@ def test_pages_rotate_with_the_dwell_time(screen, start_kiosk, client):
     assert [t.value for t in k.tiles[1]] == ["5", "1:05", "65%", "12%"]
     assert k.root.page_text == "page 2 of 2"
     screen.run_until(lambda: k.rows[1].title == "SALES", 4, "back to the first page")
+
+
+def test_supervisor_screen_shows_strain_with_its_main_reason(screen, start_kiosk, client):
+    now = time.time()
+    publish(client, *busy_floor(now),
+            FLOOR.wellbeing(now, "agent-001", STRAINED, "check_in", "check in: strain 58"),
+            FLOOR.wellbeing(now, "agent-002", STRAINED[2:]))  # nothing suggested: not shown
+    k = start_kiosk('audience = "supervisor"').kiosk
+    screen.run_until(lambda: "STRAIN" in getattr(k.cells.get("agent-001"), "text", ""),
+                     what="the strain on agent-001's cell")
+    assert k.cells["agent-001"].text.endswith("\nSTRAIN 58")
+    assert "STRAIN" not in k.cells["agent-002"].text
+    screen.run_until(lambda: k.root.ticker_text.startswith("STRAIN"), 15, "the strain line")
+    assert k.root.ticker_text == (
+        "STRAIN   ♥ agent-001: check in: strain 58 — 3 abusive callers in 60 min; "
+        "2 h 40 min without a break; 1 help request waiting")
+    screen.screenshot("supervisor-strain")
+    client.publish(FLOOR.topic(Kind.AGENT_WELLBEING, agent="agent-001"), b"", retain=True)
+    screen.run_until(lambda: "STRAIN" not in k.cells["agent-001"].text, 5,
+                     "the strain to clear when the agent logs off")

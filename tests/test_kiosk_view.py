@@ -486,7 +486,9 @@ OFFLINE = DeskStatus(ts=T0 - 5, online=False)
 
 
 def strain(score: float) -> AgentWellbeing:
-    return AgentWellbeing(ts=T0 - 60, score=score, components=[])
+    """What the default policy publishes: a check-in suggested from a score of 50."""
+    return AgentWellbeing(ts=T0 - 60, score=score, components=[],
+                          suggestion="check_in" if score >= 50 else None)
 
 
 CELLS: list[Any] = [
@@ -528,6 +530,10 @@ CELLS: list[Any] = [
      {"wellbeing": strain(50)}, ("TALK 4m", "STRAIN 50", False, ("off", "blink", "on"))),
     ("strain-supervisor-below-50", kiosk(audience="supervisor"), agent("talking", desk="d1"),
      {"wellbeing": strain(49.9)}, ("TALK 4m", "", False, ("off", "blink", "on"))),
+    ("strain-supervisor-recovery-break-at-20", kiosk(audience="supervisor"),
+     agent("talking", desk="d1"),
+     {"wellbeing": strain(20).model_copy(update={"suggestion": "recovery_break"})},
+     ("TALK 4m", "STRAIN 20", False, ("off", "blink", "on"))),
     ("strain-supervisor-reason-wins", kiosk(audience="supervisor"),
      agent("break", desk="d1", reason="lunch"), {"wellbeing": strain(90)},
      ("BREAK 4m", "LUNCH", False, ("off", "blink", "on"))),
@@ -746,3 +752,24 @@ def test_mirrored_lamps_follow_the_desk_rhythm(state, now, lit):
     from wallboard.kiosk.view import lamp_lit
 
     assert lamp_lit(state, now, step_s=0.12) is lit
+
+
+def test_strain_lines_are_for_supervisors_only_worst_first_with_reasons_by_weight():
+    from wallboard.kiosk.view import strain_lines
+    from wallboard.messages import StrainComponent
+
+    def parts(*items: tuple[str, float]) -> list[StrainComponent]:
+        return [StrainComponent(name="x", value=1, points=p, reason=r) for r, p in items]
+
+    board = Board(wellbeing={
+        "a1": AgentWellbeing(ts=T0, score=30, components=parts(("2 long holds", 8),
+                                                               ("1 abusive caller", 12),
+                                                               ("12 calls", 0)),
+                             suggestion="recovery_break", suggestion_text="5 min break"),
+        "a2": AgentWellbeing(ts=T0, score=70, components=parts(("late", 70)),
+                             suggestion="check_in"),
+        "a3": AgentWellbeing(ts=T0, score=10, components=parts(("calm", 10))),
+    })
+    assert strain_lines(board, kiosk()) == []
+    assert strain_lines(board, kiosk(audience="supervisor")) == [
+        "♥ a2: check_in — late", "♥ a1: 5 min break — 1 abusive caller; 2 long holds"]

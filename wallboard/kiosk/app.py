@@ -138,6 +138,7 @@ class Kiosk:
         self.acked_here: set[str] = set()  # request ids this kiosk acknowledged
         self.alert_levels: dict[str, int] = {}
         self.ticker_lines: list[str] = []
+        self.notes: list[tuple[str, str]] = []  # (label, line): strain, then kudos
         self.ticker_at = 0
         self.grid_size: tuple[float, float] = (0.0, 0.0)
         self.fit = view.GridFit(1, 100.0, 100.0, 12.0)
@@ -195,7 +196,7 @@ class Kiosk:
             self.show_rows()
         if changes.help:
             self.show_help()
-        if changes.alerts:
+        if changes.alerts or changes.tiles or changes.agents:  # kudos, strain
             self.show_alerts()
         if changes.roster:
             self.layout_grid(force=True)
@@ -334,6 +335,9 @@ class Kiosk:
             self.alarm()
         self.alert_levels = {key: a.level for key, a in alerts.items()}
         self.ticker_lines = view.ticker(alerts)
+        self.notes = [("STRAIN", line) for line in view.strain_lines(self.board, self.cfg)]
+        self.notes += [("KUDOS", line)
+                       for line in view.kudos_lines(self.board, self.cfg, self.clock())]
         self.show_ticker()
 
     def next_alert(self) -> None:
@@ -342,13 +346,15 @@ class Kiosk:
         self.show_ticker()
 
     def show_ticker(self) -> None:
-        """Show one alert at a time, with its place in the list."""
-        lines = self.ticker_lines
+        """Show one alert at a time, with its place in the list, then strain and kudos."""
+        alerts = self.ticker_lines
+        lines = [(f"ALERT {n + 1}/{len(alerts)}", line) for n, line in enumerate(alerts)]
+        lines += self.notes
         if not lines:
             self.root.ticker_text = "No alerts"
             return
-        i = self.ticker_at % len(lines)
-        self.root.ticker_text = f"ALERT {i + 1}/{len(lines)}   {lines[i]}"
+        place, line = lines[self.ticker_at % len(lines)]
+        self.root.ticker_text = f"{place}   {line}"
 
     # -- agents grid -----------------------------------------------------------------------
 

@@ -14,12 +14,16 @@ from typing import Any
 from wallboard.messages import (
     AGENT_STATES,
     AgentState,
+    AgentWellbeing,
     DeskLight,
     FloorKpi,
     HelpStatus,
+    Kudos,
     LongHold,
     Message,
     QueueKpi,
+    StrainComponent,
+    Suggestion,
     WindowKpi,
     encode,
 )
@@ -64,12 +68,23 @@ class SampleFloor:
 
     def floor(self, ts: float, queues: list[str], *, waiting: int = 4, longest: float = 25.0,
               sl: float | None = 0.85, abandon: float | None = 0.03,
-              long_holds: Sequence[tuple[str, float]] = ()) -> Published:
+              long_holds: Sequence[tuple[str, float]] = (),
+              kudos: Sequence[tuple[str, float]] = ()) -> Published:
         """The ``kpi/floor`` snapshot."""
         return self._out(Kind.KPI_FLOOR, FloorKpi(
             **kpi_fields(ts, waiting=waiting, longest=longest, sl=sl, abandon=abandon),
             queues=queues, agents_by_state={"available": 3, "talking": 10},
-            long_holds=[LongHold(agent=a, hold_s=s) for a, s in long_holds]))
+            long_holds=[LongHold(agent=a, hold_s=s) for a, s in long_holds],
+            kudos=[Kudos(agent=a, at=at) for a, at in kudos]))
+
+    def wellbeing(self, ts: float, agent: str, reasons: Sequence[tuple[str, float, str]],
+                  suggestion: Suggestion | None = None, text: str | None = None
+                  ) -> Published:
+        """One ``agent/{agent}/wellbeing``: (component, points, reason) each."""
+        parts = [StrainComponent(name=n, value=1, points=p, reason=r) for n, p, r in reasons]
+        return self._out(Kind.AGENT_WELLBEING, AgentWellbeing(
+            ts=ts, score=min(100.0, sum(c.points for c in parts)), components=parts,
+            suggestion=suggestion, suggestion_text=text), agent=agent)
 
     def queue(self, ts: float, queue: str, *, waiting: int, longest: float,
               sl: float | None, abandon: float | None) -> Published:

@@ -24,6 +24,7 @@ from wallboard.kiosk.theme import (
 from wallboard.messages import (
     LAMP_PATTERNS,
     AgentStateName,
+    AgentWellbeing,
     Alert,
     DeskCmd,
     HelpStatus,
@@ -270,10 +271,8 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
         word, detail = f"HOLD {clock_text(held)}", "LONG HOLD"
     elif st.state in ("break", "offline") and st.reason:
         detail = st.reason.upper()
-    if config.audience == "supervisor":
-        wb = board.wellbeing.get(agent)
-        if wb is not None and not detail and wb.score >= 50:
-            detail = f"STRAIN {wb.score:.0f}"
+    if config.audience == "supervisor" and not detail:
+        detail = strain_text(board.wellbeing.get(agent))
     lamps = None
     if config.mirror_lights and st.desk is not None:
         light = board.lights.get(st.desk)
@@ -283,6 +282,42 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
     return CellView(
         label=who(agent, st.desk, config), state=st.state, word=word, detail=detail,
         long_hold=held is not None, lamps=lamps)
+
+
+def strain_text(wb: AgentWellbeing | None) -> str:
+    """A supervisor's cell note on an agent's strain, once the controller suggests something
+    (its policy decides when, so a screen needs no threshold of its own)."""
+    if wb is None or wb.suggestion is None:
+        return ""
+    return f"STRAIN {wb.score:.0f}"
+
+
+def strain_lines(board: Board, config: KioskConfig) -> list[str]:
+    """For a supervisor's ticker: each agent with a suggestion, and the reasons behind it,
+    weightiest first. Never on a floor screen, which never receives them either."""
+    if config.audience != "supervisor":
+        return []
+    flagged = sorted(((a, wb) for a, wb in board.wellbeing.items() if wb.suggestion),
+                     key=lambda pair: (-pair[1].score, pair[0]))
+    lines = []
+    for agent, wb in flagged:
+        reasons = [c.reason for c in sorted(wb.components, key=lambda c: -c.points)
+                   if c.points > 0]
+        lines.append(f"♥ {agent}: {wb.suggestion_text or wb.suggestion} — " + "; ".join(reasons))
+    return lines
+
+
+def kudos_lines(board: Board, config: KioskConfig, now: float) -> list[str]:
+    """Callers' compliments for the ticker, newest first: recognition, on every screen."""
+    if board.floor is None:
+        return []
+    lines = []
+    for k in board.floor.kudos:
+        seated = board.agents.get(k.agent)
+        name = who(k.agent, seated.desk if seated is not None else None, config)
+        lines.append(f"★ Kudos to {name}: a caller's compliment, "
+                     f"{minutes_text(now - k.at)} ago")
+    return lines
 
 
 def lamp_lit(state: LampState, now: float, step_s: float) -> bool:
