@@ -35,8 +35,10 @@ class Recorder:
     """A plain MQTT client that keeps every message it receives, in order, per topic."""
 
     def __init__(self, broker: Mosquitto, topic_filter: str = "wallboard/#",
-                 persistent_id: str | None = None) -> None:
-        """``persistent_id``: keep the session, so messages wait for it across broker restarts."""
+                 persistent_id: str | None = None, *, login: tuple[str, str] | None = None,
+                 tls_port: int | None = None, ca_file: Path | None = None) -> None:
+        """``persistent_id``: keep the session, so messages wait for it across broker restarts.
+        ``login``: user name and password; ``tls_port`` and ``ca_file``: connect with TLS."""
         self.lock = threading.Lock()
         self.messages: list[tuple[str, bytes, bool]] = []
         self.latest: dict[str, bytes] = {}
@@ -45,9 +47,13 @@ class Recorder:
                                   clean_session=persistent_id is None)
         self.client.reconnect_delay_set(1, 2)
         self.client.on_message = self._on_message
+        if login is not None:
+            self.client.username_pw_set(*login)
+        if tls_port is not None:
+            self.client.tls_set(ca_certs=str(ca_file) if ca_file else None)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.connect(broker.host, tls_port or broker.port, keepalive=30)
         self.client.loop_start()
         self.client.subscribe(topic_filter, qos=1)
         assert subscribed.wait(5), "subscription not acknowledged"

@@ -19,6 +19,7 @@ from wallboard.config import WallboardConfig, load_config, parse_config
 from wallboard.config_base import fit_id
 from wallboard.errors import BadMessage, ConfigError
 from wallboard.messages import Cleared, decode
+from wallboard.security.acl import Role
 from wallboard.topics import DEFAULT_ROOT
 
 
@@ -227,6 +228,15 @@ def _kiosk(args: argparse.Namespace) -> int:
                      after_s=args.after if args.after is not None else 5.0)
 
 
+def _provision_device(args: argparse.Namespace) -> int:
+    """Give a device a new broker password and its ACL block; print its config."""
+    from wallboard.security.provision import run_provision
+
+    return run_provision(role=args.role, device_id=args.id, site=args.site, root=args.root,
+                         password_file=args.password_file, acl_file=args.acl_file,
+                         broker_host=args.broker_host, broker_port=args.broker_port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
@@ -315,6 +325,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="seconds to collect data before the screenshot (default: 5)")
     _log_level(kio, "WARNING")
     kio.set_defaults(func=_kiosk)
+
+    pro = sub.add_parser(
+        "provision-device", help="create or rotate a device's broker login and ACL block",
+        description="Set a new random password for the device's user with mosquitto_passwd, "
+                    "write its block in the ACL file (replacing an older one), and print "
+                    "its config; the password goes to stderr, once. See docs/security.md.")
+    pro.add_argument("--role", required=True, choices=[role.value for role in Role])
+    pro.add_argument("--id", required=True, help="the desk, kiosk, recorder or adapter id")
+    pro.add_argument("--site", default="main", help="site id (default: %(default)s)")
+    pro.add_argument("--root", default=DEFAULT_ROOT, help="topic root (default: %(default)s)")
+    pro.add_argument("--password-file", type=Path,
+                     default=Path("/etc/mosquitto/wallboard.passwd"),
+                     help="mosquitto password file (default: %(default)s)")
+    pro.add_argument("--acl-file", type=Path, default=Path("/etc/mosquitto/wallboard.acl"),
+                     help="mosquitto ACL file (default: %(default)s)")
+    pro.add_argument("--broker-host", default=None,
+                     help="host the device connects to (default: 127.0.0.1 for the "
+                          "controller and recorder, else this machine's name)")
+    pro.add_argument("--broker-port", type=int, default=None,
+                     help="default: 1883 for the controller and recorder on 127.0.0.1, "
+                          "else 8883 (TLS)")
+    pro.set_defaults(func=_provision_device)
 
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")
     prev.add_argument("--agents", type=int, default=500)

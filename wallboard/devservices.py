@@ -31,6 +31,9 @@ HOST = "127.0.0.1"
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin")
 START_ATTEMPTS = 3
 MAX_QUEUED_MESSAGES = 500_000
+# The site broker config's listeners and its directory (kiosk/mosquitto/wallboard.conf).
+SITE_PLAIN_PORT, SITE_TLS_PORT = 1883, 8883
+SITE_ETC = "/etc/mosquitto/"
 # Localhost services must never be reached through an http_proxy from the environment.
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -302,30 +305,102 @@ class Mosquitto(_Service):
 
     def _mqtt_connects(self) -> bool:
         """True if a full MQTT CONNECT/CONNACK round trip succeeds."""
-        result: list[bool] = []
+        reason = connack(self.host, self.port)
+        return reason is not None and not reason.is_failure
 
-        def on_connect(
-            client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, props: Any
-        ) -> None:
-            """Record whether the broker accepted the connection."""
-            result.append(not reason_code.is_failure)
 
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:12]}"
-        )
-        client.on_connect = on_connect
-        try:
-            client.connect(self.host, self.port, keepalive=5)
-        except OSError:
-            return False
-        try:
-            deadline = time.monotonic() + 2.0
-            while not result and time.monotonic() < deadline:
-                client.loop(timeout=0.05)
-        finally:
-            # Sends DISCONNECT and closes the socket, whether or not CONNACK arrived.
-            client.disconnect()
-        return bool(result) and result[0]
+def connack(host: str, port: int, username: str | None = None, password: str | None = None
+            ) -> Any:
+    """The reason code of the CONNACK an anonymous (or given) MQTT 3.1.1 login gets, or None
+    if none arrives within 2 s."""
+    result: list[Any] = []
+
+    def on_connect(
+        client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, props: Any
+    ) -> None:
+        """Record the broker's answer."""
+        result.append(reason_code)
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:12]}"
+    )
+    client.on_connect = on_connect
+    if username is not None:
+        client.username_pw_set(username, password)
+    try:
+        client.connect(host, port, keepalive=5)
+    except OSError:
+        return None
+    try:
+        deadline = time.monotonic() + 2.0
+        while not result and time.monotonic() < deadline:
+            client.loop(timeout=0.05)
+    finally:
+        # Sends DISCONNECT and closes the socket, whether or not CONNACK arrived.
+        client.disconnect()
+    return result[0] if result else None
+
+
+class SiteMosquitto(Mosquitto):
+    """A mosquitto started from a site config (``kiosk/mosquitto/wallboard.conf``) laid out as
+    on a Debian hub, with only its listener ports and ``/etc/mosquitto/`` paths moved here.
+
+    Put the files it names (certificates, password file, ACL) under ``etc`` before
+    ``start()``. ``port`` is the plain listener, ``tls_port`` the TLS one.
+    """
+
+    def __init__(self, site_config: str, binary: str | None = None,
+                 start_timeout: float = 10.0) -> None:
+        """Prepare a broker for ``site_config``, the text of the site's conf.d file."""
+        super().__init__(binary, (), start_timeout)
+        self.site_config = site_config
+        self.etc = self.dir / "etc"
+        self.etc.mkdir()
+        self.tls_port = 0
+
+    def _choose_ports(self) -> None:
+        """Two distinct free ports: plain and TLS."""
+        self.port = free_port()
+        self.tls_port = free_port()
+        while self.tls_port == self.port:
+            self.tls_port = free_port()
+
+    def _config(self) -> str:
+        """What Debian's mosquitto.conf sets, then the site config its include_dir reads."""
+        lines = [
+            "persistence true",
+            f"persistence_location {self.data_dir}/",
+            f"log_dest file {self.log_path}",
+            *(f"log_type {kind}" for kind in self.log_types),
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            lines.append("user root")  # as in Mosquitto._config
+        site = relocate_site_config(self.site_config, etc=self.etc,
+                                    ports={SITE_PLAIN_PORT: self.port,
+                                           SITE_TLS_PORT: self.tls_port})
+        return "\n".join([*lines, site, ""])
+
+    def _ready(self) -> bool:
+        """Both listeners accept TCP, and the plain one answers a CONNECT (with a refusal)."""
+        return (_tcp_open(self.host, self.port) and _tcp_open(self.host, self.tls_port)
+                and connack(self.host, self.port) is not None)
+
+
+def relocate_site_config(text: str, *, etc: Path, ports: dict[int, int]) -> str:
+    """The site config with its ``/etc/mosquitto/`` paths under ``etc`` and its listener
+    ports swapped by ``ports``; a listener with no address gets loopback, since a test
+    broker never listens on the network."""
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] == ["listener"]:
+            port = int(words[1])
+            if port not in ports:
+                raise ServiceError(f"site config listens on {port}: no test port for it")
+            address = words[2] if len(words) > 2 else HOST
+            line = f"listener {ports[port]} {address}"
+        out.append(line.replace(SITE_ETC, f"{etc}/"))
+    return "\n".join(out)
 
 
 class Influxd(_Service):

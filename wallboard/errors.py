@@ -34,3 +34,7 @@ class ConfigError(WallboardError, ValueError):
         self.key = key
         self.reason = reason
         super().__init__(f"{path}: {key}: {reason}")
+
+
+class ProvisionError(WallboardError, RuntimeError):
+    """A device could not be provisioned on the broker; ``str()`` is the one-line reason."""

@@ -1,0 +1,176 @@
+"""Provision one device on the site broker: its password, set with ``mosquitto_passwd`` (the
+tool that owns the hash format), and its block in the ACL file; then print its config.
+
+The shell around the pure ``acl.py`` and ``device_config.py``. Running it again for the same
+device gives it a new password and replaces its ACL block: that is how a credential is
+rotated. The broker reads both files again on ``systemctl reload mosquitto`` (SIGHUP).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from wallboard.errors import ProvisionError
+from wallboard.security.acl import NEW_FILE_HEADER, Device, merge
+from wallboard.security.device_config import (
+    HUB_ROLES,
+    LOOPBACK_HOSTS,
+    PASSWORD_ENV,
+    broker_for,
+    device_config,
+)
+from wallboard.topics import ID_PATTERN
+
+PASSWD_BINARY = "mosquitto_passwd"
+BROKER_ACCOUNT = "mosquitto"  # Debian's broker user: it must be able to read both files
+OPTIONS = {"role": "--role", "id": "--id", "site": "--site", "root": "--root",
+           "host": "--broker-host", "port": "--broker-port"}
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    """What provisioning did: the user name and the new password (shown once, then gone)."""
+
+    username: str
+    password: str
+
+
+def new_password() -> str:
+    """192 random bits, URL-safe: nothing to quote in a shell, a unit file or TOML."""
+    return secrets.token_urlsafe(24)
+
+
+def provision(device: Device, *, password_file: Path, acl_file: Path,
+              password: str | None = None, passwd_binary: str | None = None) -> Provisioned:
+    """Write the device's ACL block, then set its password; ``ProvisionError`` on failure.
+
+    The ACL goes first: a user with rules and no password cannot log in, and a conflict in
+    the ACL file stops everything before anything changed.
+    """
+    binary = passwd_binary or shutil.which(PASSWD_BINARY)
+    if binary is None:
+        raise ProvisionError(f"{PASSWD_BINARY} not found: install the mosquitto package")
+    for path in (password_file, acl_file):
+        if not path.parent.is_dir():
+            raise ProvisionError(f"{path.parent}: no such directory")
+    secret = password or new_password()
+    try:
+        old = acl_file.read_text(encoding="utf-8") if acl_file.exists() else None
+        text = merge(NEW_FILE_HEADER if old is None else old, device)
+        if text != old:
+            _write(acl_file, text, new=old is None)
+        _set_password(binary, password_file, device.username, secret)
+    except OSError as exc:
+        raise ProvisionError(f"{exc.filename or acl_file}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ProvisionError(f"{acl_file}: not UTF-8") from None
+    return Provisioned(device.username, secret)
+
+
+def _set_password(binary: str, path: Path, username: str, secret: str) -> None:
+    """Add or replace the user's line; create the file (-c) only if it does not exist."""
+    new = not path.exists()
+    argv = [binary, *(["-c"] if new else []), str(path), username]
+    # On stdin, not with -b: a password in argv is visible to every local user in ps.
+    result = subprocess.run(argv, input=f"{secret}\n{secret}\n", capture_output=True,
+                            text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        output = (result.stderr + result.stdout).strip()
+        reason = output[output.rfind("Error:"):] if "Error:" in output else output
+        raise ProvisionError(f"{PASSWD_BINARY} failed on {path}: "
+                             f"{' '.join(reason.split()) or f'exit code {result.returncode}'}")
+    if new:
+        _hand_to_broker(path)
+
+
+def _write(path: Path, text: str, *, new: bool) -> None:
+    """Replace the file in one step, keeping its mode and owner; a new one is 0600."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if not new:
+            st = path.stat()
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            if os.geteuid() == 0:
+                os.chown(tmp, st.st_uid, st.st_gid)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if new:
+        _hand_to_broker(path)
+
+
+def _hand_to_broker(path: Path) -> None:
+    """Give a file this run created to the broker's account (as root), which reads it on
+    every reload after dropping root; mosquitto warns about files it does not own."""
+    if os.geteuid() != 0:
+        return
+    try:
+        account = pwd.getpwnam(BROKER_ACCOUNT)
+    except KeyError:
+        return
+    os.chown(path, account.pw_uid, account.pw_gid)
+
+
+def run_provision(*, role: str, device_id: str, site: str, root: str, password_file: Path,
+                  acl_file: Path, broker_host: str | None, broker_port: int | None,
+                  out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The ``provision-device`` command: config on ``out``, the password and notes on ``err``
+    (so ``> desk.toml`` never captures the password). Returns the exit code."""
+    out, err = out or sys.stdout, err or sys.stderr  # looked up now: tests swap them
+    hub = socket.getfqdn()
+    try:
+        device = Device.model_validate(
+            {"role": role, "id": device_id, "site": site, "root": root})
+        broker = broker_for(device.role, broker_host, broker_port, hub)
+    except ValidationError as exc:
+        print(f"bad option: {_describe(exc)}", file=err)
+        return 2
+    if broker_host is None and device.role not in HUB_ROLES and (
+            hub in LOOPBACK_HOSTS or hub.startswith("localhost.")):
+        # A desk told to connect to "localhost" would look for the broker on itself.
+        print(f"bad option: --broker-host: needed, since this machine calls itself {hub!r}",
+              file=err)
+        return 2
+    try:
+        done = provision(device, password_file=password_file, acl_file=acl_file)
+    except ProvisionError as exc:
+        print(f"cannot provision {device.username}: {exc}", file=err)
+        return 1
+    out.write(device_config(device, broker))
+    print(f"provisioned {done.username} ({device.role} {device.id} at {device.root}/"
+          f"{device.site}) in {password_file} and {acl_file}\n"
+          f"password (shown once, stored only as a hash): {done.password}\n"
+          f"give it to the device in ${PASSWORD_ENV} (a systemd EnvironmentFile of mode 0600),"
+          " never in its config file\n"
+          "then make the broker read the files again: sudo systemctl reload mosquitto", file=err)
+    return 0
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first error as ``--option: reason``."""
+    first = exc.errors(include_url=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "string_pattern_mismatch":
+        what = "a host name or IP address" if field == "host" else f"an id ({ID_PATTERN})"
+        reason = f"{str(first['input'])[:80]!r} is not {what}"
+    return f"{OPTIONS.get(field, field or 'option')}: {reason}"
