@@ -19,6 +19,7 @@ from typing import Any
 from tests.test_messages import VALID
 from wallboard.devservices import Influxd
 from wallboard.messages import Envelope, decode
+from wallboard.recorder.downsampling import POLICY_OF_MEASUREMENT, RAW, WELLBEING
 from wallboard.topics import SPECS, Kind, build
 
 SITE = "hq"
@@ -141,11 +142,14 @@ def rows(influxd: Influxd, db: str, query: str) -> Iterator[dict[str, Any]]:
 
 
 def stored_counts(influxd: Influxd, db: str) -> Counter[str]:
-    """Points per measurement (the raw policy), by the ``n`` every point has."""
+    """Points per measurement (in the raw and wellbeing policies), by the ``n`` every point
+    has."""
     counts: Counter[str] = Counter()
-    for result in influxd.query('SELECT count("n") FROM "raw"./.*/', db=db)["results"]:
-        for series in result.get("series", []):
-            counts[series["name"]] = series["values"][0][1]
+    for policy in (RAW, WELLBEING):
+        query = f'SELECT count("n") FROM "{policy}"./.*/'
+        for result in influxd.query(query, db=db)["results"]:
+            for series in result.get("series", []):
+                counts[series["name"]] += series["values"][0][1]
     return counts
 
 
@@ -158,9 +162,10 @@ def expected_counts(stream: list[Sent]) -> Counter[str]:
 def stored_keys(influxd: Influxd, db: str, measurement: str) -> Counter[tuple[str, ...]]:
     """How often each id appears in ``measurement``."""
     fields = ID_FIELDS[measurement]
+    policy = POLICY_OF_MEASUREMENT.get(measurement, RAW)
     select = ", ".join(f'"{f}"' for f in fields)
     return Counter(tuple(str(row[f]) for f in fields)
-                   for row in rows(influxd, db, f'SELECT {select} FROM "raw"."{measurement}"'))
+                   for row in rows(influxd, db, f'SELECT {select} FROM "{policy}"."{measurement}"'))
 
 
 def rejected_markers(influxd: Influxd, db: str) -> Counter[str]:

@@ -180,6 +180,45 @@ def test_bad_and_contradicting_input_is_logged_counted_and_changes_nothing(live)
     assert controller.process is not None and controller.process.poll() is None
 
 
+def test_retained_wellbeing_left_by_a_stopped_run_is_cleared_at_start(mosquitto, tmp_path):
+    """A run stopped before a1 logged off and before team t9 shrank left their retained
+    wellbeing behind; the next run clears both, and publishes a2, who is logged in."""
+    now = time.time()
+    client = Recorder(mosquitto)
+    try:
+        client.publish(f"{SITE}/agent/a1/wellbeing", {
+            "ts": now - 60, "score": 70.0, "components": [], "suggestion": "check_in"},
+            retain=True)
+        client.publish(f"{SITE}/team/t9/wellbeing", {
+            "ts": now - 60, "agents": 5, "mean_score": 40.0, "agents_over_threshold": 1},
+            retain=True)
+        config = write_config(tmp_path / "wallboard.toml", mosquitto, tmp_path / "state")
+        controller = ServiceProcess(config, tmp_path / "controller.log").start()
+        try:
+            at = time.time()
+            client.publish(f"{SITE}/agent/a2/state", {"ts": at, "state": "available",
+                                                      "since": at, "team": "t9"})
+            for topic in (f"{SITE}/agent/a1/wellbeing", f"{SITE}/team/t9/wellbeing"):
+
+                def cleared(topic: str = topic) -> bool:
+                    return client.on(topic)[-1:] == [b""]
+                wait_for(cleared, 10, what=f"{topic} to be cleared")
+            client.wait_json(f"{SITE}/agent/a2/wellbeing", lambda m: m["team"] == "t9")
+        finally:
+            assert controller.stop() == 0, controller.logs()
+    finally:
+        client.close()
+    # Nothing is left for a screen that connects now.
+    late = Recorder(mosquitto, f"{SITE}/+/+/wellbeing")
+    try:
+        time.sleep(0.5)
+        assert late.json(f"{SITE}/agent/a1/wellbeing") is None
+        assert late.json(f"{SITE}/team/t9/wellbeing") is None
+        assert late.json(f"{SITE}/agent/a2/wellbeing") is not None
+    finally:
+        late.close()
+
+
 def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto, tmp_path):
     """Kill -9 half-way through; the restarted controller's snapshots equal the pure core's
     after folding the whole input without interruption, read at the same instant."""

@@ -152,3 +152,52 @@ def test_compliments_appear_as_kudos_on_the_floor_snapshot():
     _, floor = core.snapshots(T0 + 480 * M)
     assert [(k.agent, k.at) for k in floor.kudos] == [("a1", T0 + 475 * M),
                                                       ("a2", T0 + 470 * M)]
+
+
+def agent_wellbeing(agent: str, ts: float):
+    return env(f"agent/{agent}/wellbeing", ts=ts, score=40.0, components=[], suggestion=None)
+
+
+def team_wellbeing(team: str, ts: float):
+    return env(f"team/{team}/wellbeing", ts=ts, agents=5, mean_score=30.0,
+               agents_over_threshold=0)
+
+
+# (id, what the restarted core knows of the agent, outcome, clears)
+LEFT_BEHIND = [
+    ("unknown-agent-cleared", [], "applied", True),
+    ("logged-off-agent-cleared", [("available", 400), ("offline", 470)], "applied", True),
+    ("logged-in-agent-rescored-instead", [("available", 400)], "ignored", False),
+]
+
+
+@pytest.mark.parametrize(("steps", "outcome", "clears"), [r[1:] for r in LEFT_BEHIND],
+                         ids=[r[0] for r in LEFT_BEHIND])
+def test_retained_strain_left_by_an_earlier_run_is_cleared_unless_the_agent_is_in(
+        steps, outcome, clears):
+    core = FloorCore()
+    shift(core, "a1", steps)
+    folded = core.fold(agent_wellbeing("a1", T0 + 475 * M))
+    assert folded.outcome == outcome
+    assert folded.effects == ((PublishWellbeing("a1", None),) if clears else ())
+
+
+def test_the_core_s_own_strain_echoed_back_is_a_duplicate_not_cleared():
+    core = FloorCore()
+    shift(core, "a1", [("available", 400)])
+    assert wellbeing_effects(core, 480) != []
+    folded = core.fold(agent_wellbeing("a1", T0 + 480 * M))
+    assert (folded.outcome, folded.effects) == ("duplicate", ())
+
+
+@pytest.mark.parametrize(("agents", "outcome"), [(4, "applied"), (5, "ignored")])
+def test_a_team_aggregate_left_behind_is_withdrawn_only_below_min_group(agents, outcome):
+    core = FloorCore(FloorSettings(strain=StrainPolicy(min_group=5)))
+    for n in range(agents):
+        shift(core, f"a{n}", [("available", 400)], team="t1")
+    folded = core.fold(team_wellbeing("t1", T0 + 470 * M))
+    assert folded.outcome == outcome
+    assert folded.effects == ((PublishTeamWellbeing("t1", None),) if agents < 5 else ())
+    wellbeing_effects(core, 480)
+    if agents == 5:  # published by this run now: its echo is left alone
+        assert core.fold(team_wellbeing("t1", T0 + 480 * M)).outcome == "duplicate"

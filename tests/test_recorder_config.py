@@ -23,6 +23,7 @@ DEFAULTS = [
     ("health_interval_s", 10.0),
     ("raw_retention_days", 30),
     ("aggregate_retention_days", 730),
+    ("wellbeing_retention_days", 30),
 ]
 
 
@@ -48,6 +49,8 @@ GOOD = [
     ("receive_maximum = 65535", "receive_maximum", 65_535),
     ("session_expiry_s = 60", "session_expiry_s", 60),
     ("raw_retention_days = 730", "raw_retention_days", 730),  # raw may last as long
+    ("wellbeing_retention_days = 1", "wellbeing_retention_days", 1),
+    ("wellbeing_retention_days = 366", "wellbeing_retention_days", 366),
 ]
 
 
@@ -83,6 +86,11 @@ BAD = [
      "less than or equal to 65535"),
     ("session-expiry-short", "session_expiry_s = 59", "recorder.session_expiry_s",
      "greater than or equal to 60"),
+    ("wellbeing-zero", "wellbeing_retention_days = 0", "recorder.wellbeing_retention_days",
+     "greater than or equal to 1"),
+    # Individual strain kept for years would be a surveillance record, not a shift tool.
+    ("wellbeing-beyond-a-year", "wellbeing_retention_days = 367",
+     "recorder.wellbeing_retention_days", "less than or equal to 366"),
     ("spool-dir-number", "spool_dir = 3", "recorder.spool_dir", "valid path"),
     ("unknown-key", "batch_size = 100", "recorder.batch_size", "unknown key"),
 ]
@@ -98,8 +106,9 @@ def test_bad_values_name_the_key(lines, key, reason):
 
 
 def test_retention():
-    config = parse_config("[recorder]\nraw_retention_days = 7\naggregate_retention_days = 365")
-    assert config.recorder.retention == Retention(7, 365)
+    config = parse_config("[recorder]\nraw_retention_days = 7\naggregate_retention_days = 365"
+                          "\nwellbeing_retention_days = 14")
+    assert config.recorder.retention == Retention(7, 365, 14)
     assert parse_config("").recorder.retention == Retention()
 
 

@@ -13,6 +13,7 @@ from wallboard.recorder.downsampling import (
     AGGREGATES,
     CQ_PREFIX,
     INTERVALS,
+    POLICY_OF_MEASUREMENT,
     Policy,
     Retention,
     continuous_queries,
@@ -28,7 +29,7 @@ DB = "wallboard"
 QUERIES = continuous_queries(DB)
 NAMES = [q.name for q in QUERIES]
 IN_PLACE = {"raw": Policy("raw", 720, default=True), "agg_1m": Policy("agg_1m", 17520),
-            "agg_15m": Policy("agg_15m", 17520)}
+            "agg_15m": Policy("agg_15m", 17520), "wellbeing": Policy("wellbeing", 720)}
 CALL_1M = next(q for q in QUERIES if q.name.startswith("wb_call_1m_"))
 
 # --- plan -------------------------------------------------------------------------------------
@@ -40,11 +41,18 @@ PLANS = [
         'CREATE RETENTION POLICY "raw" ON "wallboard" DURATION 720h REPLICATION 1 DEFAULT',
         'CREATE RETENTION POLICY "agg_1m" ON "wallboard" DURATION 17520h REPLICATION 1',
         'CREATE RETENTION POLICY "agg_15m" ON "wallboard" DURATION 17520h REPLICATION 1',
+        'CREATE RETENTION POLICY "wellbeing" ON "wallboard" DURATION 720h REPLICATION 1',
         *(q.text for q in QUERIES)]),
     ("database-without-policies", Retention(), True, {}, NAMES, [
         'CREATE RETENTION POLICY "raw" ON "wallboard" DURATION 720h REPLICATION 1 DEFAULT',
         'CREATE RETENTION POLICY "agg_1m" ON "wallboard" DURATION 17520h REPLICATION 1',
-        'CREATE RETENTION POLICY "agg_15m" ON "wallboard" DURATION 17520h REPLICATION 1']),
+        'CREATE RETENTION POLICY "agg_15m" ON "wallboard" DURATION 17520h REPLICATION 1',
+        'CREATE RETENTION POLICY "wellbeing" ON "wallboard" DURATION 720h REPLICATION 1']),
+    ("wellbeing-policy-added-to-an-older-database", Retention(), True,
+     {k: v for k, v in IN_PLACE.items() if k != "wellbeing"}, NAMES,
+     ['CREATE RETENTION POLICY "wellbeing" ON "wallboard" DURATION 720h REPLICATION 1']),
+    ("wellbeing-kept-shorter", Retention(wellbeing_days=7), True, IN_PLACE, NAMES,
+     ['ALTER RETENTION POLICY "wellbeing" ON "wallboard" DURATION 168h']),
     ("everything-in-place", Retention(), True, IN_PLACE, NAMES, []),
     ("raw-too-short", Retention(), True, {**IN_PLACE, "raw": Policy("raw", 360, True)}, NAMES,
      ['ALTER RETENTION POLICY "raw" ON "wallboard" DURATION 720h DEFAULT']),
@@ -87,8 +95,8 @@ def test_plan_quotes_the_database():
 
 def test_policies():
     assert policies(Retention()) == tuple(IN_PLACE.values())
-    assert policies(Retention(1, 2)) == (Policy("raw", 24, True), Policy("agg_1m", 48),
-                                         Policy("agg_15m", 48))
+    assert policies(Retention(1, 2, 3)) == (Policy("raw", 24, True), Policy("agg_1m", 48),
+                                            Policy("agg_15m", 48), Policy("wellbeing", 72))
 
 
 # --- continuous queries -----------------------------------------------------------------------
@@ -120,6 +128,13 @@ def test_query_names_change_with_the_text_but_not_the_retention():
     assert continuous_queries(DB) == QUERIES
     assert plan(DB, Retention(7, 365), database_exists=True, existing_policies=IN_PLACE,
                 existing_queries=NAMES)[-1].startswith("ALTER RETENTION POLICY")
+
+
+def test_nothing_aggregates_a_measurement_kept_in_a_policy_of_its_own():
+    # An aggregate would outlive the policy: individual wellbeing must go when it goes.
+    assert POLICY_OF_MEASUREMENT == {"agent_wellbeing": "wellbeing"}
+    assert not {a.measurement for a in AGGREGATES} & set(POLICY_OF_MEASUREMENT)
+    assert not [q.name for q in QUERIES if "agent_wellbeing" in q.text]
 
 
 @pytest.mark.parametrize("aggregate", AGGREGATES, ids=[a.measurement for a in AGGREGATES])

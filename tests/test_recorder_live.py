@@ -34,6 +34,7 @@ from wallboard.adapters.spool import Spool
 from wallboard.bootstrap import Recorder, build_recorder
 from wallboard.config import parse_config
 from wallboard.devservices import Influxd, Mosquitto, wait_for
+from wallboard.recorder.downsampling import Retention
 from wallboard.services.database_setup import init_database
 
 
@@ -156,6 +157,45 @@ def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
         assert report["received"] >= len(stream)
         assert report["rejected"] == sum(s.measurement == "rejected" for s in stream)
         assert report["spooled"] == 0 and report["database_up"] is True
+    assert_exactly_once(influxd, influx_db, stream)
+
+
+def test_individual_wellbeing_is_kept_in_its_own_policy_and_nothing_else_is(
+        mosquitto, influxd, influx_db, tmp_path):
+    with running_recorder(mosquitto, influxd, influx_db, tmp_path):
+        stream = mixed_stream(600, start=time.time() - 600)
+        publish_all(mosquitto, stream)
+        wait_stored(influxd, influx_db, stream, timeout=60)
+    individual = sum(s.measurement == "agent_wellbeing" for s in stream)
+    assert individual > 0 and sum(s.measurement == "team_wellbeing" for s in stream) > 0
+
+    def count(policy: str, measurement: str) -> int:
+        found = list(rows(influxd, influx_db,
+                          f'SELECT count("n") FROM "{policy}"."{measurement}"'))
+        return int(found[0]["count"]) if found else 0
+    assert count("wellbeing", "agent_wellbeing") == individual
+    assert count("raw", "agent_wellbeing") == 0
+    assert count("wellbeing", "team_wellbeing") == 0
+    assert count("raw", "team_wellbeing") > 0
+    policies = influxd.query(f'SHOW RETENTION POLICIES ON "{influx_db}"')["results"][0]
+    durations = {row[0]: row[1] for row in policies["series"][0]["values"]}
+    assert durations["wellbeing"] == "720h0m0s"
+
+
+def test_a_database_set_up_before_the_wellbeing_policy_spools_until_init_db_adds_it(
+        mosquitto, influxd, influx_db, tmp_path, caplog):
+    with running_recorder(mosquitto, influxd, influx_db, tmp_path) as recorder:
+        influxd.query(f'DROP RETENTION POLICY "wellbeing" ON "{influx_db}"')
+        stream = mixed_stream(600, start=time.time() - 600)
+        publish_all(mosquitto, stream)
+        service = recorder.service
+        wait_for(lambda: service.spool.messages >= len(stream), 20,
+                 what="the stream to be spooled")
+        assert service.database_up is False
+        assert "run `wallboard recorder --init-db`" in caplog.text
+        init_database(InfluxHttp(influxd.url, influx_db), Retention())
+        wait_stored(influxd, influx_db, stream, timeout=30)
+        wait_for(lambda: service.spool.messages == 0, 10, what="the spool to drain")
     assert_exactly_once(influxd, influx_db, stream)
 
 

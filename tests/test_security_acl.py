@@ -59,8 +59,8 @@ EXPECTED_LINES = {
         f"topic write {W}/kpi/floor",
         f"topic readwrite {W}/alert/+",
         f"topic write {W}/help/+",
-        f"topic write {W}/agent/+/wellbeing",
-        f"topic write {W}/team/+/wellbeing",
+        f"topic readwrite {W}/agent/+/wellbeing",
+        f"topic readwrite {W}/team/+/wellbeing",
         f"topic write {W}/desk/+/cmd",
         f"topic write {W}/service/controller/status",
         f"topic read {W}/queue/+/call",
@@ -120,8 +120,9 @@ READERS: dict[Kind, set[Role]] = {
     Kind.DESK_STATUS: ALL_READ | {C}, Kind.DESK_HELP: ALL_READ | {C, D},
     Kind.DESK_LIGHT: ALL_READ | {C}, Kind.DESK_CMD: ALL_READ | {D},
     Kind.KPI_QUEUE: ALL_READ, Kind.KPI_FLOOR: ALL_READ, Kind.ALERT: ALL_READ | {C},
-    Kind.AGENT_WELLBEING: {SK, R},  # never a floor kiosk
-    Kind.TEAM_WELLBEING: ALL_READ, Kind.HELP: ALL_READ,
+    # Never a floor kiosk; the controller reads its own back after a restart.
+    Kind.AGENT_WELLBEING: {SK, R, C},
+    Kind.TEAM_WELLBEING: ALL_READ | {C}, Kind.HELP: ALL_READ,
     Kind.SERVICE_STATUS: ALL_READ, Kind.RECORDER_HEALTH: ALL_READ,
 }
 SAMPLE_IDS = {"queue": "sales", "agent": "a-1", "desk": "d-1", "alert": "help-d-1",

@@ -90,6 +90,8 @@ class InfluxHttp:
             return Written(int(match.group(1)) if match else 1, reason)
         if status in (400, 413, 422):
             raise InfluxRefused(f"influxdb /write: HTTP {status}: {reason}")
+        if "retention policy not found" in reason:  # kept until someone sets the database up
+            reason += "; run `wallboard recorder --init-db`"
         raise InfluxUnavailable(f"influxdb /write: HTTP {status}: {reason}")
 
     def query(self, q: str, *, database: bool = True) -> list[dict[str, Any]]:

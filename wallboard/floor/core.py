@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from wallboard.floor.effects import ClearAlert, Effect, PublishHelp, RaiseAlert
+from wallboard.floor.effects import (
+    ClearAlert,
+    Effect,
+    PublishHelp,
+    PublishTeamWellbeing,
+    PublishWellbeing,
+    RaiseAlert,
+)
 from wallboard.floor.help import ALERT_KIND, HelpBoard, status
 from wallboard.floor.holds import HoldReminders
 from wallboard.floor.model import FloorModel, Outcome
@@ -83,6 +90,10 @@ class FloorCore:
             return Folded("applied", floor=msg.kind == "compliment")  # kudos on the floor
         if topic.kind is Kind.ALERT and isinstance(msg, Alert):
             return self._stale_alert(topic.id("alert"), msg)
+        if topic.kind is Kind.AGENT_WELLBEING:
+            return self._stale_wellbeing(topic.id("agent"))
+        if topic.kind is Kind.TEAM_WELLBEING:
+            return self._stale_team_wellbeing(topic.id("team"))
         return Folded("ignored")
 
     def _help(self, desk: str, msg: DeskHelp) -> Folded:
@@ -106,6 +117,28 @@ class FloorCore:
         if self.help.raised_alerts().get(alert) == msg.request:
             return Folded("duplicate")  # our own alert, echoed back by the broker
         return Folded("applied", effects=(ClearAlert(alert),))
+
+    def _stale_wellbeing(self, agent: str) -> Folded:
+        """Clear an agent's retained strain that no run of ours stands behind any more: left
+        by a run that stopped before the agent logged off. A logged-in agent's is replaced
+        at the next scoring anyway."""
+        if agent in self.wellbeing.agents:
+            return Folded("duplicate")  # our own, echoed back by the broker
+        record = self.model.agents.by_id.get(agent)
+        if record is not None and record.current.state != "offline":
+            return Folded("ignored")
+        return Folded("applied", effects=(PublishWellbeing(agent, None),))
+
+    def _stale_team_wellbeing(self, team: str) -> Folded:
+        """Withdraw a team aggregate left by an earlier run, unless the team is big enough
+        to be shown now: a public screen must not keep a group under ``min_group``."""
+        if team in self.wellbeing.teams:
+            return Folded("duplicate")
+        logged_in = sum(1 for r in self.model.agents.by_id.values()
+                        if r.current.team == team and r.current.state != "offline")
+        if logged_in >= self.settings.strain.min_group:
+            return Folded("ignored")
+        return Folded("applied", effects=(PublishTeamWellbeing(team, None),))
 
     def tick(self, now: float) -> list[Effect]:
         """Escalations and hold reminders due at ``now``."""

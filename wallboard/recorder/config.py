@@ -46,6 +46,11 @@ class RecorderConfig(Section):
     aggregate_retention_days: int = Field(
         730, ge=1, le=36_500, description="How long 1-minute and 15-minute aggregates are kept")
 
+    wellbeing_retention_days: int = Field(
+        30, ge=1, le=366,
+        description="How long individual agents' wellbeing points are kept (privacy: "
+                    "team aggregates are kept as long as other aggregates)")
+
     @field_validator("id")
     @classmethod
     def _not_status(cls, value: str) -> str:
@@ -63,4 +68,5 @@ class RecorderConfig(Section):
     @property
     def retention(self) -> Retention:
         """Retention in the form the downsampling plan takes."""
-        return Retention(self.raw_retention_days, self.aggregate_retention_days)
+        return Retention(self.raw_retention_days, self.aggregate_retention_days,
+                         self.wellbeing_retention_days)

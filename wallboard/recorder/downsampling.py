@@ -10,6 +10,9 @@ Raw points go to ``raw`` (the default policy). Continuous queries aggregate them
 every minute over a window behind it (``RESAMPLE ... FOR``), so late points (a spool drained
 after an outage, a recorder that restarts) are still counted, and a 15-minute aggregate is
 there, partly filled, within a minute.
+
+Individual wellbeing points go to ``wellbeing``, a policy of their own, so a site can keep
+them for less time than the rest. Nothing aggregates them: only team aggregates outlive them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from wallboard.topics import Kind
+
 RAW = "raw"
+WELLBEING = "wellbeing"
+# Measurements kept under a policy other than ``raw``.
+POLICY_OF_MEASUREMENT = {Kind.AGENT_WELLBEING.value: WELLBEING}
 CQ_PREFIX = "wb_"  # only queries named so are ours to replace or drop
 
 
@@ -29,6 +37,7 @@ class Retention:
 
     raw_days: int = 30
     aggregate_days: int = 730
+    wellbeing_days: int = 30  # individual strain: privacy, not disk space, sets this
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +119,8 @@ def quote(identifier: str) -> str:
 def policies(retention: Retention) -> tuple[Policy, ...]:
     """The retention policies a Wallboard database has."""
     return (Policy(RAW, retention.raw_days * 24, default=True),
-            *(Policy(i.policy, retention.aggregate_days * 24) for i in INTERVALS))
+            *(Policy(i.policy, retention.aggregate_days * 24) for i in INTERVALS),
+            Policy(WELLBEING, retention.wellbeing_days * 24))
 
 
 def continuous_queries(database: str) -> tuple[ContinuousQuery, ...]:

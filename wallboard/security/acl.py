@@ -58,7 +58,8 @@ CONTROLLER_WRITES = (Kind.KPI_QUEUE, Kind.KPI_FLOOR, Kind.ALERT, Kind.HELP,
                      Kind.AGENT_WELLBEING, Kind.TEAM_WELLBEING, Kind.DESK_CMD)
 # Its inputs, and its own retained alerts, which it takes back after a restart.
 CONTROLLER_READS = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP,
-                    Kind.DESK_STATUS, Kind.DESK_LIGHT, Kind.ALERT)
+                    Kind.DESK_STATUS, Kind.DESK_LIGHT, Kind.ALERT, Kind.AGENT_WELLBEING,
+                    Kind.TEAM_WELLBEING)
 TELEPHONY_WRITES = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL)
 
 _BEGIN = re.compile(r"# wallboard device (?P<user>\S+): role=(?P<role>\S+) id=(?P<id>\S+) "

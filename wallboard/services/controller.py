@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 # Inputs that change the floor; only these are journaled and replayed after a restart.
 JOURNALED = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP})
-INPUTS = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP, Kind.ALERT)
+# Alerts and wellbeing are its own retained outputs, read back to clear what a stopped run
+# left behind.
+INPUTS = (Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP, Kind.ALERT,
+          Kind.AGENT_WELLBEING, Kind.TEAM_WELLBEING)
 TICK_S = 0.2  # how often time rules run: escalation and hold reminders are in whole seconds
 STATS_EVERY_S = 60.0
 FLOOR = "floor"  # the snapshot key for kpi/floor; queue keys are queue ids

@@ -8,6 +8,9 @@ acknowledges its messages to the broker. A killed recorder therefore loses nothi
 it had not stored was not acknowledged, and the broker sends it again. Storing a message
 twice is harmless, because the same message always becomes the same point.
 
+Each point goes to its measurement's retention policy (``routing``): individual wellbeing
+is kept apart, for as long as the site's privacy policy allows.
+
 The spool drains oldest first once InfluxDB answers again; while anything is in it, new
 batches join the end of it, so points reach InfluxDB in the order they arrived.
 """
@@ -30,7 +33,7 @@ from wallboard.errors import BadMessage
 from wallboard.log_limit import LogLimiter
 from wallboard.messages import Cleared, RecorderHealth, decode, encode
 from wallboard.recorder.batching import Batcher
-from wallboard.recorder.downsampling import RAW
+from wallboard.recorder.routing import by_policy
 from wallboard.recorder.schema import (
     cleared_row,
     internal_error_row,
@@ -83,7 +86,6 @@ class Settings:
     linger_s: float = 1.0
     retry_s: float = 2.0
     health_interval_s: float = 10.0
-    policy: str = RAW
 
 
 class RecorderService:
@@ -233,7 +235,7 @@ class RecorderService:
     def _write(self, lines: bytes) -> Written | None:
         """Write to InfluxDB; None (and a retry time) if it is unreachable."""
         try:
-            written = self._write_refusable(lines)
+            written = self._write_policies(lines)
         except InfluxUnavailable as exc:
             if self.database_up:
                 log.warning("recorder: %s; keeping messages in the spool until it answers",
@@ -247,10 +249,19 @@ class RecorderService:
         self.database_up = True
         return written
 
-    def _write_refusable(self, lines: bytes) -> Written:
+    def _write_policies(self, lines: bytes) -> Written:
+        """Write each policy's lines; all again if one is unreachable (a point written twice
+        is still one point)."""
+        dropped, reason = 0, ""
+        for policy, part in by_policy(lines):
+            written = self._write_refusable(part, policy)
+            dropped, reason = dropped + written.dropped, reason or written.reason
+        return Written(dropped, reason)
+
+    def _write_refusable(self, lines: bytes, policy: str) -> Written:
         """Write; if InfluxDB refuses the batch, write halves, so one bad line costs only it."""
         try:
-            return self.database.write(lines, policy=self.settings.policy)
+            return self.database.write(lines, policy=policy)
         except InfluxRefused as exc:
             if b"\n" not in lines:
                 if self._problems.allow(self.clock()):
@@ -258,8 +269,8 @@ class RecorderService:
                 return Written(1, str(exc))
             parts = lines.split(b"\n")
             half = len(parts) // 2
-            first = self._write_refusable(b"\n".join(parts[:half]))
-            second = self._write_refusable(b"\n".join(parts[half:]))
+            first = self._write_refusable(b"\n".join(parts[:half]), policy)
+            second = self._write_refusable(b"\n".join(parts[half:]), policy)
             return Written(first.dropped + second.dropped, first.reason or second.reason)
 
     def _written(self, messages: int, written: Written) -> None:
