@@ -137,6 +137,13 @@ def test_nothing_aggregates_a_measurement_kept_in_a_policy_of_its_own():
     assert not [q.name for q in QUERIES if "agent_wellbeing" in q.text]
 
 
+def test_no_aggregate_is_kept_per_person():
+    # What outlives raw (two years, for reports and Grafana) describes queues, teams and the
+    # floor, never one agent or one desk.
+    assert all(not {"agent", "desk"} & set(a.tags) for a in AGGREGATES)
+    assert all('"agent"' not in q.text and '"desk"' not in q.text for q in QUERIES)
+
+
 @pytest.mark.parametrize("aggregate", AGGREGATES, ids=[a.measurement for a in AGGREGATES])
 def test_aggregates_match_the_storage_schema(aggregate):
     # GROUP BY on a field is an InfluxQL error, and a misspelt field aggregates to nothing.
