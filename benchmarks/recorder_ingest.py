@@ -10,6 +10,13 @@ linger: the rate is the sustained one. Timed from the first publish until the se
 in InfluxDB (the recorder writes batches in order, so everything before it is too); the
 stored counts are then checked against the stream.
 
+Two layouts, each round running both: ``shared``, where every process may run on every CPU,
+and ``own CPU``, where the producer (this process's publisher, and mosquitto) is held to
+CPU 0 and the receiver under test (with influxd, for the recorder) to CPU 1, alike for every
+receiver. On a machine with fewer CPUs than busy processes, the shared layout also measures
+how much CPU a receiver takes from the producer; the other measures whether the receiver
+keeps up with what the producer delivers.
+
 References, in the same run, fed the same stream: ``mosquitto_sub -V mqttv5 -q 1`` (the
 broker-side limit: the broker and the publisher with a consumer that does nothing), and
 InfluxDB's bulk-write rate for the same points (the recorder's lines, written 5,000 to a
@@ -26,6 +33,7 @@ Run with ``make bench``; ``--write docs/benchmarks.md`` records the result.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -36,6 +44,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +70,40 @@ TARGET_RATIO = 0.8
 BEGIN, END = "<!-- recorder_ingest:begin -->", "<!-- recorder_ingest:end -->"
 # What a site broker logs: not a line per message, which would slow the broker down.
 BROKER_LOG = ("error", "warning", "notice", "information")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which CPUs the producer and the receiver under test may use; all of them if None."""
+
+    name: str
+    producer: frozenset[int] | None = None
+    receiver: frozenset[int] | None = None
+
+    def place(self, broker: Mosquitto, influxd: Influxd) -> None:
+        """Move this process (the publisher), the broker and influxd to their CPUs."""
+        every = frozenset(range(os.cpu_count() or 1))
+        pin(os.getpid(), self.producer or every)
+        pin(broker.pid, self.producer or every)
+        pin(influxd.pid, self.receiver or every)
+
+    def child(self) -> Callable[[], None] | None:
+        """For ``Popen(preexec_fn=...)``: start a receiver on its CPUs."""
+        cpus = self.receiver
+        return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
+
+
+SHARED = Layout("shared")
+OWN_CPU = Layout("own CPU", frozenset({0}), frozenset({1}))
+
+
+def pin(pid: int | None, cpus: frozenset[int]) -> None:
+    """Every thread of ``pid`` to ``cpus``; threads it starts later inherit them."""
+    if pid is None:
+        raise RuntimeError("process not running")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):  # a thread that has just ended
+            os.sched_setaffinity(int(task.name), cpus)
 
 
 class Publisher:
@@ -112,7 +156,7 @@ class RecorderProcess:
     """``wallboard recorder`` as a subprocess with its own id, database and spool."""
 
     def __init__(self, broker: Mosquitto, influxd: Influxd, work: Path, name: str,
-                 health: Health) -> None:
+                 health: Health, layout: Layout = SHARED) -> None:
         self.name, self.health = name, health
         self.db = f"bench_{name}"
         spool = work / "spool"
@@ -131,7 +175,7 @@ class RecorderProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "wallboard.cli", "recorder", "--config",
                  str(self.config_path)], cwd=ROOT_DIR, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT)
+                stderr=subprocess.STDOUT, preexec_fn=layout.child())
         wait_for(lambda: name in health.latest, 30, what=f"recorder {name} to report")
 
     def rss_mib(self) -> float:
@@ -182,10 +226,11 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 def recorder_round(broker: Mosquitto, influxd: Influxd, work: Path, health: Health,
-                   wire: Wire, extra: Wire, name: str) -> tuple[float, dict[str, float]]:
+                   wire: Wire, extra: Wire, name: str, layout: Layout
+                   ) -> tuple[float, dict[str, float]]:
     """Seconds from the first publish until the sentinel is stored, and each process's CPU
     seconds meanwhile; counts checked."""
-    recorder = RecorderProcess(broker, influxd, work, name, health)
+    recorder = RecorderProcess(broker, influxd, work, name, health, layout)
     request = f"sentinel-{name}"
     publisher = Publisher(broker)
     pids = {"publisher": os.getpid(), "broker": broker.pid, "influxd": influxd.pid,
@@ -213,7 +258,7 @@ def recorder_round(broker: Mosquitto, influxd: Influxd, work: Path, health: Heal
         recorder.stop()
 
 
-def mosquitto_sub_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
+def mosquitto_sub_round(broker: Mosquitto, wire: Wire, extra: Wire, layout: Layout) -> float:
     """Seconds from the first publish until ``mosquitto_sub -C N`` has the sentinel."""
     binary = find_binary("mosquitto_sub")
     if binary is None:
@@ -226,7 +271,8 @@ def mosquitto_sub_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
     full = with_sentinel(wire, extra, "sentinel-sub")
     publisher = Publisher(broker)
     stamps: dict[str, float] = {}
-    process = subprocess.Popen([*base, "-C", str(len(wire) + 1)], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([*base, "-C", str(len(wire) + 1)], stdout=subprocess.DEVNULL,
+                               preexec_fn=layout.child())
 
     def watch() -> None:
         process.wait()
@@ -245,13 +291,14 @@ def mosquitto_sub_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
             process.kill()
 
 
-def sink_round(broker: Mosquitto, wire: Wire, extra: Wire) -> float:
+def sink_round(broker: Mosquitto, wire: Wire, extra: Wire, layout: Layout) -> float:
     """Seconds from the first publish until a do-nothing paho subscriber (MQTT 5, in its own
     process) has the sentinel: what the client library alone costs."""
     full = with_sentinel(wire, extra, "sentinel-sink")
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), "--sink", broker.host,
-         str(broker.port), str(len(wire) + 1)], stdout=subprocess.PIPE, cwd=ROOT_DIR)
+         str(broker.port), str(len(wire) + 1)], stdout=subprocess.PIPE, cwd=ROOT_DIR,
+        preexec_fn=layout.child())
     assert process.stdout is not None
     try:
         if process.stdout.readline().strip() != b"ready":
@@ -355,24 +402,35 @@ def run(messages: int, repeats: int, outage_messages: int) -> dict[str, Any]:
     everything = stream(messages + TAIL, SITE, end)
     wire, extra = everything[:messages], everything[messages:]
     result: dict[str, Any] = {"messages": messages, "rounds": []}
+    # Holding the producer and the receiver to a CPU each needs two of them.
+    layouts = (SHARED, OWN_CPU) if (os.cpu_count() or 1) >= 2 else (SHARED,)
+    result["layouts"] = [layout.name for layout in layouts]
     with Mosquitto(log_types=BROKER_LOG) as broker, Influxd() as influxd:
         result["broker"] = version(broker.binary, "-h")
         result["influx"] = version(influxd.binary, "version")
         health = Health(broker)
         try:
             for n in range(repeats):
-                sub_s = mosquitto_sub_round(broker, wire, extra)
-                sink_s = sink_round(broker, wire, extra)
-                rec_s, cpu = recorder_round(broker, influxd, work, health, wire, extra,
-                                            f"r{n}")
-                bulk_s = bulk_write_seconds(influxd, wire, f"b{n}")
-                # Per message received by then: the stream, the sentinel, part of the tail.
-                result["rounds"].append({
-                    "sub": messages / sub_s, "recorder": messages / rec_s,
-                    "sink": messages / sink_s, "bulk": messages / bulk_s,
-                    **{f"cpu_{role}": seconds / messages * 1e6 for role, seconds in cpu.items()},
-                    "cpu_share": sum(cpu.values()) / rec_s / (os.cpu_count() or 1)})
-                print(f"round {n + 1}: {result['rounds'][-1]}", file=sys.stderr)
+                round_: dict[str, float] = {}
+                for layout in layouts:
+                    layout.place(broker, influxd)
+                    sub_s = mosquitto_sub_round(broker, wire, extra, layout)
+                    sink_s = sink_round(broker, wire, extra, layout)
+                    rec_s, cpu = recorder_round(broker, influxd, work, health, wire, extra,
+                                                f"r{n}{layout.name[0]}", layout)
+                    # Per message received by then: the stream, the sentinel, part of the tail.
+                    round_.update({
+                        f"{layout.name}:sub": messages / sub_s,
+                        f"{layout.name}:recorder": messages / rec_s,
+                        f"{layout.name}:sink": messages / sink_s,
+                        **{f"{layout.name}:cpu_{role}": seconds / messages * 1e6
+                           for role, seconds in cpu.items()},
+                        f"{layout.name}:cpu_share":
+                            sum(cpu.values()) / rec_s / (os.cpu_count() or 1)})
+                SHARED.place(broker, influxd)
+                round_["bulk"] = messages / bulk_write_seconds(influxd, wire, f"b{n}")
+                result["rounds"].append(round_)
+                print(f"round {n + 1}: {round_}", file=sys.stderr)
             out_wire = stream(outage_messages, SITE, time.time() - 60)
             result["outage"] = outage(broker, influxd, work, health, out_wire)
         finally:
@@ -388,15 +446,35 @@ def section(r: dict[str, Any]) -> str:
     def runs(key: str) -> str:
         return ", ".join(f"{round_[key]:,.0f}" for round_ in r["rounds"])
 
-    def cpu(role: str) -> float:
-        return median(f"cpu_{role}")
-
-    sub, rec, bulk, paho = median("sub"), median("recorder"), median("bulk"), median("sink")
     cpus = os.cpu_count() or 1
-    total = sum(cpu(role) for role in ("publisher", "broker", "influxd", "recorder"))
-    budget = cpus * 1e6 / (TARGET_RATIO * sub)  # µs of CPU a message at the target rate
-    ratio = rec / sub
-    verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+    rows, cpu_lines = [], []
+    for name in r["layouts"]:
+        sub, rec, paho = (median(f"{name}:{k}") for k in ("sub", "recorder", "sink"))
+        ratio = rec / sub
+        verdict = "meets" if ratio >= TARGET_RATIO else "misses"
+        rows += [
+            f"| {name} | recorder: stored in InfluxDB | {rec:,.0f} | recorder ÷ "
+            f"`mosquitto_sub`: **{ratio:.2f}**, target ≥ {TARGET_RATIO}: {verdict}; runs: "
+            f"{runs(f'{name}:recorder')} |",
+            f"| {name} | reference: `mosquitto_sub -V mqttv5 -q 1 -C N` | {sub:,.0f} | the "
+            f"broker-side limit with this publisher; runs: {runs(f'{name}:sub')} |",
+            f"| {name} | reference: paho subscriber (MQTT 5) that does nothing | {paho:,.0f} | "
+            f"the client library alone, in its own process; recorder ÷ this: "
+            f"{rec / paho:.2f}; runs: {runs(f'{name}:sink')} |"]
+        cpu = {role: median(f"{name}:cpu_{role}")
+               for role in ("publisher", "broker", "influxd", "recorder")}
+        total = sum(cpu.values())
+        cpu_lines.append(
+            f"- **{name}**: this benchmark's process (the publisher, and the polling for the "
+            f"sentinel) {cpu['publisher']:.0f}, mosquitto {cpu['broker']:.0f}, influxd "
+            f"{cpu['influxd']:.0f}, recorder {cpu['recorder']:.0f}: {total:.0f} together, "
+            f"which keeps {median(f'{name}:cpu_share'):.0%} of the {cpus} CPUs busy. At that, "
+            f"{cpus} CPUs allow at most {cpus * 1e6 / total:,.0f} messages a second.")
+    bulk = median("bulk")
+    rows.append(f"| shared | reference: InfluxDB bulk write of the same points | {bulk:,.0f} | "
+                f"5,000 lines a request, one at a time; runs: {runs('bulk')} |")
+    table = "\n".join(rows)
+    cpu_text = "\n".join(cpu_lines)
     o = r["outage"]
     rss = ", ".join(f"{v:.1f}" for v in o["rss"])
     growth = (o["rss"][-1] - o["rss"][1]) / o["rss"][1] * 100
@@ -406,34 +484,24 @@ def section(r: dict[str, Any]) -> str:
 The real recorder process (`wallboard recorder`, batches of 5,000 lines, 1 s linger) between
 a private {r['broker']} and {r['influx']} on loopback; the broker logs what a site broker
 does, not every message. Load from a third process. Python {platform.python_version()} on
-{platform.machine()}, {os.cpu_count()} CPUs.
+{platform.machine()}, {cpus} CPUs.
 
 Stream: {r['messages']:,} messages of a simulated 500-agent floor (call events, agent states,
 signals, help), published at QoS 1 as fast as one paho client can, then a sentinel and
 {TAIL:,} more, so the last batch fills rather than lingers. Timed from the first publish to the
 sentinel's arrival (in InfluxDB, for the recorder); every round then checked that InfluxDB
 holds exactly one point per message. Median of {len(r['rounds'])} rounds, each running every
-receiver in turn.
+receiver in each layout in turn. Layouts: **shared**, every process on any CPU; **own CPU**,
+the publisher and mosquitto held to CPU 0 and the receiver (with influxd, for the recorder)
+to CPU 1, alike for every receiver.
 
-| measure | messages per second | note |
-|---|---:|---|
-| recorder: stored in InfluxDB | {rec:,.0f} | recorder ÷ `mosquitto_sub`: {ratio:.2f}, \
-target ≥ {TARGET_RATIO}: {verdict}; runs: {runs('recorder')} |
-| reference: `mosquitto_sub -V mqttv5 -q 1 -C N` | {sub:,.0f} | the broker-side limit with \
-this publisher; runs: {runs('sub')} |
-| reference: paho subscriber (MQTT 5) that does nothing | {paho:,.0f} | the client library \
-alone, in its own process; recorder ÷ this: {rec / paho:.2f}; runs: {runs('sink')} |
-| reference: InfluxDB bulk write of the same points | {bulk:,.0f} | 5,000 lines a request, \
-one at a time; recorder ÷ this: {rec / bulk:.2f}; runs: {runs('bulk')} |
+| layout | measure | messages per second | note |
+|---|---|---:|---|
+{table}
 
-CPU time per message in the recorder's rounds (user and system, from `/proc`, over the
-same interval as its rate; medians, µs): this benchmark's process (the publisher, and the
-polling for the sentinel) {cpu('publisher'):.0f}, mosquitto {cpu('broker'):.0f}, influxd \
-{cpu('influxd'):.0f}, recorder {cpu('recorder'):.0f}; together they kept \
-{median('cpu_share'):.0%} of the {cpus} CPUs busy. At {total:.0f} µs a message together,
-{cpus} CPUs allow at most {cpus * 1e6 / total:,.0f} messages a second; the target,
-{TARGET_RATIO * sub:,.0f}, needs the four under {budget:.0f} µs together, which with the
-others as measured leaves the recorder {budget - total + cpu('recorder'):.0f} µs a message.
+CPU time per message in the recorder's rounds (user and system, from `/proc`, over the same
+interval as its rate; medians, µs):
+{cpu_text}
 
 InfluxDB down: {4 * o['size']:,} messages published in four parts of {o['size']:,} while
 influxd was stopped; the recorder's resident memory before the outage and after each part
