@@ -8,6 +8,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
+from tests.history import SimulatedWeek, load_week
 from tests.live import require
 from wallboard.devservices import Influxd, Mosquitto
 
@@ -66,6 +67,14 @@ def influxd() -> Iterator[Influxd]:
     binary = require("influxd", "influxdb")
     with Influxd(binary) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def simulated_week(influxd: Influxd) -> SimulatedWeek:
+    """One simulated week of a 30-agent site, stored as the recorder stores it (every
+    retention policy, aggregates filled); shared by the tests of reports and dashboards,
+    which only read it."""
+    return load_week(influxd, f"week_{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture

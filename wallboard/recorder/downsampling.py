@@ -123,16 +123,32 @@ def policies(retention: Retention) -> tuple[Policy, ...]:
             Policy(WELLBEING, retention.wellbeing_days * 24))
 
 
+def _select_into(database: str, aggregate: Aggregate, interval: Interval, where: str = ""
+                 ) -> str:
+    """The ``SELECT ... INTO`` that fills one aggregate at one interval."""
+    db = quote(database)
+    return (f"SELECT {aggregate.select} INTO {db}.{quote(interval.policy)}."
+            f"{quote(aggregate.measurement)} FROM {db}.{quote(RAW)}."
+            f"{quote(aggregate.measurement)}{where} GROUP BY time({interval.group_by}), "
+            + ", ".join(quote(t) for t in aggregate.tags))
+
+
+def backfill_statements(database: str, start: float, end: float) -> list[str]:
+    """What the continuous queries would have written from ``start`` to ``end`` (epoch
+    seconds), had they been running: for points stored after the fact, such as an imported
+    or simulated history. Running them again rewrites the same points."""
+    where = f" WHERE time >= {int(start)}s AND time < {int(end)}s"
+    return [_select_into(database, aggregate, interval, where)
+            for aggregate in AGGREGATES for interval in INTERVALS]
+
+
 def continuous_queries(database: str) -> tuple[ContinuousQuery, ...]:
     """Every continuous query, for every aggregate and interval."""
     found = []
     db = quote(database)
     for aggregate in AGGREGATES:
         for interval in INTERVALS:
-            body = (f"SELECT {aggregate.select} INTO {db}.{quote(interval.policy)}."
-                    f"{quote(aggregate.measurement)} FROM {db}.{quote(RAW)}."
-                    f"{quote(aggregate.measurement)} GROUP BY time({interval.group_by}), "
-                    + ", ".join(quote(t) for t in aggregate.tags))
+            body = _select_into(database, aggregate, interval)
             head = f"RESAMPLE EVERY 1m FOR {interval.window}"
             digest = hashlib.sha256(f"{head} {body}".encode()).hexdigest()[:8]
             name = f"{CQ_PREFIX}{aggregate.measurement}_{interval.group_by}_{digest}"
