@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # command:package pairs; a package is installed only when its command is missing.
-# Xvfb is the kiosk tests' screen, tesseract reads the numbers off their screenshots.
+# Xvfb is the kiosk tests' screen, tesseract reads the numbers off their screenshots, and
+# headless Chromium opens the HTML reports.
 SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb \
-	Xvfb:xvfb tesseract:tesseract-ocr openssl:openssl
+	Xvfb:xvfb tesseract:tesseract-ocr openssl:openssl chromium:chromium
 # Libraries with no command to look for: Mesa's software OpenGL for Kivy, and mtdev for
 # touch screens (Kivy looks for it at start-up).
 SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
@@ -17,7 +18,7 @@ SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
 # bookworm ships 2.0.11, its backports suite a newer one.
 MOSQUITTO_MIN := 2.0.12
 
-.PHONY: all setup system venv test lint typecheck pytest demo bench docs screenshots clean
+.PHONY: all setup system venv test lint typecheck pytest demo bench docs screenshots grafana clean
 
 all: test
 
@@ -84,13 +85,20 @@ bench: setup
 	$(PY) benchmarks/desk_latency.py --write docs/benchmarks.md
 	$(PY) benchmarks/kiosk_refresh.py --write docs/benchmarks.md
 	$(PY) benchmarks/recorder_ingest.py --write docs/benchmarks.md
+	$(PY) benchmarks/report.py --write docs/benchmarks.md
 
 # The wall screen for a simulated 200-agent floor, floor and supervisor audiences, as PNGs.
 screenshots: setup
 	$(PY) -m wallboard.kiosk.screenshots --out docs/screenshots
+	WALLBOARD_UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/test_report_week.py -k chromium
 
 docs: venv
 	$(PY) -m wallboard.protocol_doc --write docs/protocol.md
+
+# The Grafana dashboards, generated from wallboard/grafana/ (tests/test_grafana.py fails
+# when the committed JSON differs from what the code generates).
+grafana: venv
+	$(PY) -m wallboard.grafana --out grafana/dashboards
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

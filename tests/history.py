@@ -9,10 +9,9 @@ from wallboard.adapters.influx import InfluxHttp
 from wallboard.devservices import Influxd
 from wallboard.recorder.downsampling import Retention
 from wallboard.services.database_setup import init_database
-from wallboard.services.history import site_history, store_history
+from wallboard.services.history import DAY, last_full_week, site_history, store_history
 from wallboard.sim.floor import SimSettings
 
-DAY = 86_400.0
 WEEK_AGENTS = 30  # two teams of 15: both big enough for team aggregates
 WEEK_QUEUES = 6
 
@@ -29,14 +28,6 @@ class SimulatedWeek:
     queues: tuple[str, ...]
     agents: int
 
-
-def last_full_week(now: float) -> float:
-    """The Monday 00:00 UTC that began the last whole week before ``now``: within raw
-    retention (30 days), and over."""
-    monday = now // DAY * DAY
-    while time.gmtime(monday).tm_wday != 0:
-        monday -= DAY
-    return monday - 7 * DAY
 
 
 def load_week(influxd: Influxd, db: str, agents: int = WEEK_AGENTS,

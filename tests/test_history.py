@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tests.history import DAY, SimulatedWeek
+from tests.history import SimulatedWeek
 from wallboard.recorder.downsampling import backfill_statements, continuous_queries
+from wallboard.services.history import DAY
 
 
 def one(week: SimulatedWeek, query: str) -> list[list[Any]]:

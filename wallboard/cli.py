@@ -237,6 +237,116 @@ def _provision_device(args: argparse.Namespace) -> int:
                          broker_host=args.broker_host, broker_port=args.broker_port)
 
 
+def _staffing(args: argparse.Namespace) -> int:
+    """Print Erlang C's agents required and to schedule, with the forecast, as one JSON object."""
+    from pydantic import ValidationError
+
+    from wallboard.errors import one_line
+    from wallboard.staffing import StaffingRequest, plan_staffing
+
+    given = {name: getattr(args, name) for name in StaffingRequest.model_fields
+             if getattr(args, name) is not None}
+    try:
+        request = StaffingRequest.model_validate(given)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        reason = first["msg"].removeprefix("Value error, ")
+        print(one_line(f"bad option: {option}: {reason} (got {first['input']})"),
+              file=sys.stderr)
+        return 2
+    print(json.dumps(plan_staffing(request).as_json(), indent=2, allow_nan=False))
+    return 0
+
+
+def _add_staffing(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``staffing``; its options and help come from StaffingRequest, so they agree."""
+    from wallboard.staffing import StaffingRequest
+
+    sta = sub.add_parser(
+        "staffing", help="agents needed to meet a service-level target (Erlang C)",
+        description="Print, as one JSON object, the fewest agents that answer --sl-target of "
+                    "calls within --sl-threshold-s with occupancy at most --max-occupancy "
+                    "(agents_required), the agents to schedule after --shrinkage "
+                    "(agents_scheduled), and for those agents (or --agents) the Erlang C "
+                    "forecast: p_wait, service_level, asa_s (null when the agents cannot keep "
+                    "up) and occupancy. A bad value exits 2 with one line naming the option.")
+    for name, field in StaffingRequest.model_fields.items():
+        # Options stay text here: the model parses them, so every bad value gets one line.
+        default = "" if field.is_required() or field.default is None else (
+            f" (default: {field.default})")
+        sta.add_argument("--" + name.replace("_", "-"), required=field.is_required(),
+                         help=f"{field.description}{default}".replace("%", "%%"))
+    sta.set_defaults(func=_staffing)
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Write the HTML report of a site over a date range, with a progress bar on stderr."""
+    from wallboard.adapters.influx import InfluxRefused, InfluxUnavailable
+    from wallboard.errors import one_line
+    from wallboard.report.period import BadPeriod, period_of
+    from wallboard.report.progress import Progress
+    from wallboard.report.run import write_report
+    from wallboard.topics import is_id
+
+    config = _config(args.config)
+    if args.site is not None and not is_id(args.site):
+        print(f"bad option: --site: not a site id: {args.site!r}", file=sys.stderr)
+        return 2
+    try:
+        period = period_of(args.from_, args.to, ZoneInfo(config.site.timezone))
+    except BadPeriod as exc:
+        print(f"bad option: {exc}", file=sys.stderr)
+        return 2
+    progress = Progress(sys.stderr)
+    try:
+        write_report(config, period, args.out, now=time.time(), site=args.site,
+                     on_query=progress.show)
+    except InfluxUnavailable as exc:
+        print(one_line(f"cannot reach InfluxDB at {config.influx.url}: {exc}"), file=sys.stderr)
+        return 1
+    except InfluxRefused as exc:
+        print(one_line(f"InfluxDB at {config.influx.url} refused a report query: {exc}"),
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        progress.finish()
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``report``."""
+    rep = sub.add_parser(
+        "report", help="write an offline HTML report of a site's history from InfluxDB",
+        description="Query InfluxDB's aggregates for the range and write one self-contained "
+                    "HTML file (plotly.js inlined, nothing fetched): service level per "
+                    "interval, calls by weekday and hour, abandon rate and AHT, help response "
+                    "times, Erlang C staffing, and team wellbeing. Exits 2 on a bad option, 1 "
+                    "if InfluxDB cannot be reached or refuses a query.")
+    rep.add_argument("--from", dest="from_", required=True, type=_report_when, metavar="DATE",
+                     help="first day (or date and time), site time, e.g. 2026-11-16")
+    rep.add_argument("--to", required=True, type=_report_when, metavar="DATE",
+                     help="last day, included (or a date and time, excluded), site time")
+    rep.add_argument("--site", default=None, help="site id (default: site.id from the config)")
+    rep.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    rep.add_argument("--out", type=Path, default=Path("report.html"),
+                     help="HTML file to write (default: %(default)s)")
+    rep.set_defaults(func=_report)
+
+
+def _report_when(text: str) -> dt.date | dt.datetime:
+    from wallboard.report.period import parse_when
+
+    try:
+        return parse_when(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
     parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
@@ -353,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     prev.add_argument("--hours", type=float, default=8.0)
     prev.add_argument("--every-min", type=float, default=60.0, help="print interval")
     prev.set_defaults(func=_preview)
+
+    _add_staffing(sub)
+    _add_report(sub)
     return parser
 
 

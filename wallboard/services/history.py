@@ -11,6 +11,7 @@ queries would have made had they been running at the time.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ STEP_S = 30.0  # time rules run this often in simulated time (the live service: 
 SNAPSHOT_S = 60.0  # a snapshot a minute per topic is what the aggregates need
 WELLBEING_S = 300.0  # strain scored every 5 minutes: enough for trends, and a week is quick
 BATCH = 5_000
+DAY = 86_400.0
 
 
 Timed = tuple[float, str, bytes]  # when it was published, topic, payload
@@ -43,6 +45,15 @@ class _Captured:
     def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1
                 ) -> None:
         self.messages.append((self.now[0], topic, payload))
+
+
+def last_full_week(now: float) -> float:
+    """The Monday 00:00 UTC that began the last whole week before ``now``: a week that is
+    over, and within the raw retention (30 days by default)."""
+    monday = now // DAY * DAY
+    while time.gmtime(monday).tm_wday != 0:
+        monday -= DAY
+    return monday - 7 * DAY
 
 
 def site_history(sim: SimSettings, start: float, end: float,
@@ -95,9 +106,8 @@ def store_history(db: InfluxHttp, messages: Iterator[Timed], start: float, end: 
             written += _write(db, lines)
             lines = []
     written += _write(db, lines)
-    day = 86_400.0
-    for since in range(int(start), int(end), int(day)):  # a day at a time: each is quick
-        for statement in backfill_statements(db.database, since, min(since + day, end)):
+    for since in range(int(start), int(end), int(DAY)):  # a day at a time: each is quick
+        for statement in backfill_statements(db.database, since, min(since + DAY, end)):
             db.query(statement)
     return written
 

@@ -1,0 +1,288 @@
+"""The report's six plotly figures, each titled with the question it answers. Pure.
+
+Plotly.js draws dates as wall-clock times and ignores offsets, so every time is passed as
+the site's local time without one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go  # type: ignore[import-untyped]
+from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+
+from wallboard.report.chart_data import (
+    AbandonAht,
+    HelpResponse,
+    OfferedHeatmap,
+    ReportData,
+    ServiceLevel,
+    Staffing,
+    TeamStrain,
+)
+from wallboard.report.queries import INTERVAL_MIN
+from wallboard.report.scope import ReportScope
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # date.weekday() order
+
+GOOD, BAD, NEUTRAL, SECOND = "#2e7d32", "#c62828", "#1565c0", "#ef6c00"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"  # installed, never fetched
+HEIGHT = 420
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """One figure of the report, with the id of its element and a one-line finding."""
+
+    key: str
+    figure: go.Figure
+    finding: str
+
+
+def local(times: Sequence[dt.datetime]) -> list[str]:
+    """Times as site wall-clock text, which is how plotly.js reads dates."""
+    return [t.strftime("%Y-%m-%d %H:%M") for t in times]
+
+
+def broken(times: Sequence[dt.datetime], values: Sequence[float | None],
+           step: dt.timedelta) -> tuple[list[str], list[float | None]]:
+    """Times and values with a gap (None) wherever intervals are missing, so a line stops
+    over closed hours instead of joining the evening to the next morning."""
+    xs: list[str] = []
+    ys: list[float | None] = []
+    for i, (when, value) in enumerate(zip(times, values, strict=True)):
+        if i and when.timestamp() - times[i - 1].timestamp() > step.total_seconds():
+            xs.append(local([times[i - 1] + step])[0])
+            ys.append(None)
+        xs.append(local([when])[0])
+        ys.append(value)
+    return xs, ys
+
+
+def day_label(day: dt.date) -> str:
+    """``Mon 16 Nov``."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {day.strftime('%b')}"
+
+
+def _layout(figure: go.Figure, title: str, subtitle: str, height: int = HEIGHT,
+            **more: Any) -> go.Figure:
+    figure.update_layout(
+        title={"text": title, "subtitle": {"text": subtitle}, "x": 0.01, "xanchor": "left"},
+        height=height, margin={"t": 110, "l": 60, "r": 30, "b": 50}, template="plotly_white",
+        font={"family": FONT}, legend={"orientation": "h", "y": -0.15}, **more)
+    return figure
+
+
+def _no_data(figure: go.Figure, text: str, **where: Any) -> None:
+    figure.add_annotation(text=text, showarrow=False, font={"size": 14, "color": "#666"},
+                          xref=where.get("xref", "paper"), yref=where.get("yref", "paper"),
+                          x=where.get("x", 0.5), y=where.get("y", 0.5))
+
+
+def service_level_chart(data: ServiceLevel) -> Chart:
+    """Bars per interval, green where the target was met, with the target as a line."""
+    met = data.met()
+    figure = go.Figure(go.Bar(
+        x=local(data.times), y=list(data.values), name="service level",
+        marker_color=[GOOD if ok else BAD for ok in met],
+        hovertemplate="%{x}<br>SL %{y:.1%}<extra></extra>"))
+    figure.add_hline(y=data.target, line_dash="dash", line_color="#333",
+                     annotation_text=f"target {data.target:.0%}",
+                     annotation_position="top left")
+    window = ("the interval" if data.window_min == INTERVAL_MIN
+              else f"the {data.window_min} minutes before its end")
+    _layout(figure, f"Did each {INTERVAL_MIN}-minute interval meet the {data.target:.0%} "
+            f"service level target?",
+            f"Floor service level over {window}, as the controller computed it; green met, "
+            f"red missed", yaxis={"tickformat": ".0%", "range": [0, 1.05]}, showlegend=False,
+            bargap=0.1)
+    if not data.values:
+        _no_data(figure, "No service level recorded in this range")
+        return Chart("service-level", figure, "No service level recorded in this range.")
+    finding = (f"{sum(met)} of {len(met)} intervals met the target "
+               f"({sum(met) / len(met):.0%}).")
+    return Chart("service-level", figure, finding)
+
+
+def offered_chart(data: OfferedHeatmap) -> Chart:
+    """Weekday x hour heatmap, Monday on top, the busiest cell labelled."""
+    hours = [f"{h:02d}:00" for h in range(24)]
+    figure = go.Figure(go.Heatmap(
+        z=[list(day) for day in data.calls], x=hours, y=list(WEEKDAYS), colorscale="YlOrRd",
+        colorbar={"title": {"text": "calls"}},
+        hovertemplate="%{y} %{x}<br>%{z:,.0f} calls offered<extra></extra>"))
+    _layout(figure, "When do calls arrive, by weekday and hour?",
+            "Calls offered, all queues, summed over the range, in site time",
+            yaxis={"autorange": "reversed"}, xaxis={"dtick": 1})
+    if data.total() == 0:
+        _no_data(figure, "No calls offered in this range")
+        return Chart("offered", figure, "No calls offered in this range.")
+    day, hour = data.peak()
+    calls = data.calls[day][hour]
+    figure.add_annotation(x=hours[hour], y=WEEKDAYS[day], text=f"peak {calls:,.0f}",
+                          showarrow=True, arrowhead=2, ax=40, ay=-30, bgcolor="white")
+    finding = (f"Busiest hour: {WEEKDAYS[day]} {hour:02d}:00-{hour + 1:02d}:00, "
+               f"{calls:,.0f} calls of {data.total():,.0f}.")
+    return Chart("offered", figure, finding)
+
+
+def _day_noon(days: Sequence[dt.date], day_start: dt.time) -> list[str]:
+    """Where a day's figure sits on a time axis: half a day after the site's day starts."""
+    return local([dt.datetime.combine(d, day_start) + dt.timedelta(hours=12) for d in days])
+
+
+def abandon_aht_chart(data: AbandonAht, day_start: dt.time) -> Chart:
+    """Two stacked panels: abandon rate and AHT, thin per interval, bold per day."""
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                           subplot_titles=("Abandon rate (short abandons excluded)",
+                                           "Average handle time (talk + hold + wrap-up)"))
+    step = dt.timedelta(minutes=INTERVAL_MIN)
+    noons = _day_noon(data.days, day_start)
+    times, rates = broken(data.times, data.abandon_rate, step)
+    figure.add_trace(go.Scatter(x=times, y=rates, name="abandon rate", mode="lines",
+                                line={"width": 1, "color": BAD}), row=1, col=1)
+    figure.add_trace(go.Scatter(x=noons, y=list(data.day_abandon_rate), mode="lines+markers",
+                                name="abandon rate, day", line={"width": 3, "color": BAD}),
+                     row=1, col=1)
+    times, ahts = broken(data.times, data.aht_s, step)
+    figure.add_trace(go.Scatter(x=times, y=ahts, name="AHT", mode="lines",
+                                line={"width": 1, "color": NEUTRAL}), row=2, col=1)
+    figure.add_trace(go.Scatter(x=noons, y=list(data.day_aht_s), mode="lines+markers",
+                                name="AHT, day", line={"width": 3, "color": NEUTRAL}),
+                     row=2, col=1)
+    figure.update_yaxes(tickformat=".0%", rangemode="tozero", row=1, col=1)
+    figure.update_yaxes(ticksuffix=" s", rangemode="tozero", row=2, col=1)
+    _layout(figure, "Are more callers giving up, and are calls getting longer?",
+            f"Thin: the last {INTERVAL_MIN} minutes at each interval's end; bold: each day's "
+            f"total", height=HEIGHT + 120)
+    day_rates = [r for r in data.day_abandon_rate if r is not None]
+    day_ahts = [a for a in data.day_aht_s if a is not None]
+    if not (day_rates or data.abandon_rate) and not (day_ahts or data.aht_s):
+        _no_data(figure, "No abandon rate or AHT recorded in this range")
+        return Chart("abandon-aht", figure, "No abandon rate or AHT recorded in this range.")
+    finding = (f"Daily abandon rate {min(day_rates):.1%} to {max(day_rates):.1%}; daily AHT "
+               f"{min(day_ahts):.0f} s to {max(day_ahts):.0f} s." if day_rates and day_ahts
+               else "Per-interval figures only: no whole day in this range.")
+    return Chart("abandon-aht", figure, finding)
+
+
+def help_chart(data: HelpResponse, raw_days: int, escalate_after_s: float) -> Chart:
+    """Three panels: the spread over the range, p50/p90 per day, and alerts per day."""
+    figure = make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
+        "Share of requests handled within…", "Per day: median (dotted) and p90",
+        "Help alerts per day"))
+    for name, spread, colour in (("acknowledge", data.ack, NEUTRAL),
+                                 ("resolve", data.resolve, SECOND)):
+        if spread is None:
+            continue
+        figure.add_trace(go.Scatter(
+            x=[s for _, s in spread.points], y=[p / 100 for p, _ in spread.points],
+            mode="lines+markers", name=f"time to {name} ({spread.requests:,} requests)",
+            line={"color": colour}, hovertemplate="%{y:.0%} within %{x:.0f} s<extra></extra>"),
+            row=1, col=1)
+        if (p90 := spread.at(90)) is not None:
+            figure.add_trace(go.Scatter(
+                x=[p90], y=[0.9], mode="markers+text", text=[f"p90 {p90:.0f} s"],
+                textposition="middle right", marker={"size": 11, "color": colour,
+                                                     "symbol": "diamond"},
+                showlegend=False, hoverinfo="skip"), row=1, col=1)
+    if data.ack is None and data.resolve is None:
+        _no_data(figure, f"Individual help times are kept {raw_days} days:<br>"
+                         f"this range starts earlier, or had no requests",
+                 xref="x domain", yref="y domain")
+    days = [day_label(d) for d in data.days]
+    for name, values, colour, dash in (
+            ("ack p50", data.ack_p50_s, NEUTRAL, "dot"), ("ack p90", data.ack_p90_s, NEUTRAL,
+                                                          "solid"),
+            ("resolve p50", data.resolve_p50_s, SECOND, "dot"),
+            ("resolve p90", data.resolve_p90_s, SECOND, "solid")):
+        figure.add_trace(go.Scatter(x=days, y=list(values), name=name, mode="lines+markers",
+                                    line={"color": colour, "dash": dash}, showlegend=False,
+                                    hovertemplate=f"%{{x}} {name} %{{y:.0f}} s<extra></extra>"),
+                         row=1, col=2)
+    levels = ["escalated" if (level or 0) >= 2 else "raised" for level in data.alert_level_max]
+    figure.add_trace(go.Bar(
+        x=[day_label(d) for d in data.alert_days], y=list(data.alerts), name="help alerts",
+        marker_color=[BAD if level == "escalated" else SECOND for level in levels],
+        customdata=levels, showlegend=False,
+        hovertemplate="%{x}: %{y:.0f} alerts, highest %{customdata}<extra></extra>"),
+        row=1, col=3)
+    figure.update_xaxes(title_text="seconds", row=1, col=1)
+    figure.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    figure.update_yaxes(ticksuffix=" s", rangemode="tozero", row=1, col=2)
+    _layout(figure, "How fast were help requests answered, and how often did they escalate?",
+            f"An unacknowledged request raises an alert after {escalate_after_s:.0f} s and "
+            f"escalates after {2 * escalate_after_s:.0f} s; red bars: a day with escalations")
+    spread = data.ack or data.resolve
+    if spread is None and not data.days and not data.alerts:
+        return Chart("help", figure, "No help requests in this range.")
+    parts = []
+    if data.ack is not None and (p90 := data.ack.at(90)) is not None:
+        parts.append(f"90% acknowledged within {p90:.0f} s")
+    if data.resolve is not None and (p90 := data.resolve.at(90)) is not None:
+        parts.append(f"90% resolved within {p90:.0f} s")
+    parts.append(f"{sum(data.alerts):,.0f} help alerts")
+    return Chart("help", figure, "; ".join(parts) + ".")
+
+
+def staffing_chart(data: Staffing, scope: ReportScope) -> Chart:
+    """Required (Erlang C) against staffed agents, understaffed intervals marked in red."""
+    times, short = local(data.times), data.understaffed()
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=times, y=list(data.required), name="required (Erlang C)",
+                                mode="lines", line={"shape": "hv", "color": "#333"}))
+    figure.add_trace(go.Scatter(x=times, y=list(data.staffed), name="staffed",
+                                mode="lines", line={"color": NEUTRAL}))
+    figure.add_trace(go.Scatter(
+        x=[t for t, s in zip(times, short, strict=True) if s],
+        y=[v for v, s in zip(data.staffed, short, strict=True) if s],
+        name=f"understaffed ({sum(short)} intervals)", mode="markers",
+        marker={"color": BAD, "size": 7, "symbol": "x"}))
+    _layout(figure, "Were enough agents on the phones to meet the target?",
+            f"Per {INTERVAL_MIN} minutes: agents Erlang C needs for the calls offered at that "
+            f"interval's AHT ({scope.sl_target:.0%} in {scope.sl_threshold_s:.0f} s, occupancy "
+            f"≤ {scope.max_occupancy:.0%}), against agents logged in and not on a break",
+            yaxis={"rangemode": "tozero"})
+    if not data.times:
+        _no_data(figure, "No calls or agents recorded in this range")
+        return Chart("staffing", figure, "No calls or agents recorded in this range.")
+    busy = sum(1 for need in data.required if need)
+    return Chart("staffing", figure,
+                 f"{sum(short)} of {busy} intervals with calls were understaffed.")
+
+
+def team_chart(data: TeamStrain) -> Chart:
+    """Team x hour heatmap of mean strain scores."""
+    figure = go.Figure(go.Heatmap(
+        z=[list(row) for row in data.scores], x=local(data.times), y=list(data.teams),
+        colorscale="Reds", zmin=0, colorbar={"title": {"text": "strain"}},
+        hovertemplate="%{y} %{x}<br>mean strain %{z:.0f}<extra></extra>"))
+    _layout(figure, "Which teams carried the most strain, and when?",
+            f"Mean workload strain score (0-100) per team and hour; teams with at least "
+            f"{data.min_group} agents logged in only, never individuals",
+            yaxis={"autorange": "reversed"})
+    if not data.teams:
+        _no_data(figure, f"No team of {data.min_group} or more agents reported in this range")
+        return Chart("teams", figure, "No team wellbeing data in this range.")
+    means = {team: sum(v for v in row if v is not None) / max(1, sum(v is not None
+                                                                      for v in row))
+             for team, row in zip(data.teams, data.scores, strict=True)}
+    top = max(means, key=lambda team: means[team])
+    return Chart("teams", figure,
+                 f"{len(data.teams)} teams; highest mean strain: {top} ({means[top]:.0f}).")
+
+
+def report_charts(data: ReportData) -> list[Chart]:
+    """All six charts, in reading order."""
+    scope = data.scope
+    return [
+        service_level_chart(data.service_level),
+        offered_chart(data.offered),
+        abandon_aht_chart(data.abandon_aht, scope.day_start),
+        help_chart(data.help, scope.raw_retention_days, scope.escalate_after_s),
+        staffing_chart(data.staffing, scope),
+        team_chart(data.teams),
+    ]
