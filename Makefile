@@ -7,10 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # command:package pairs; a package is installed only when its command is missing.
-# Xvfb is the kiosk tests' screen, tesseract reads the numbers off their screenshots, and
-# headless Chromium opens the HTML reports.
+# Xvfb is the kiosk tests' screen, tesseract reads the numbers off their screenshots,
+# headless Chromium opens the HTML reports, shellcheck and systemd-analyze check kiosk/.
 SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb \
-	Xvfb:xvfb tesseract:tesseract-ocr openssl:openssl chromium:chromium
+	Xvfb:xvfb tesseract:tesseract-ocr openssl:openssl chromium:chromium shellcheck:shellcheck \
+	systemd-analyze:systemd
 # Libraries with no command to look for: Mesa's software OpenGL for Kivy, and mtdev for
 # touch screens (Kivy looks for it at start-up).
 SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
