@@ -66,23 +66,26 @@ def site_history(sim: SimSettings, start: float, end: float,
     service = ControllerService(FloorCore(settings), captured, root=sim.root, site=sim.site,
                                 clock=lambda: now[0],
                                 pacing=Pacing(SNAPSHOT_S, SNAPSHOT_S))
-    next_step = start
-    for topic, message in simulate(sim, start, end):
-        while next_step <= message.ts:
+    steps = iter(range(int(start), int(end), int(STEP_S)))
+    next_step = next(steps, None)
+
+    def step_until(t: float) -> Iterator[Timed]:
+        """Run the time rules at every step up to ``t``, with what they publish."""
+        nonlocal next_step
+        while next_step is not None and next_step <= t:
             now[0] = next_step
             service.step(next_step)
-            next_step += STEP_S
+            next_step = next(steps, None)
             yield from _drain(captured)
+
+    for topic, message in simulate(sim, start, end):
+        yield from step_until(message.ts)
         now[0] = message.ts
         payload = encode(message)
         yield message.ts, topic, payload
         service.handle(topic, payload)
         yield from _drain(captured)
-    while next_step < end:
-        now[0] = next_step
-        service.step(next_step)
-        next_step += STEP_S
-        yield from _drain(captured)
+    yield from step_until(end)
 
 
 def _drain(captured: _Captured) -> Iterator[Timed]:
