@@ -213,7 +213,7 @@ class Bench:
         self.builder: Any = Builder
         self.window = window
         self.feed = Feed(config.mqtt.topic_root, config.site.id, config.kiosk.audience)
-        self.feed.on_connected()
+        self.feed.link.on_connected()
         self.kiosk = Kiosk(config, self.feed)
         self.ts = time.time()
         self.states = [list(SAMPLE.agents(self.ts, AGENTS, teams=TEAMS, changed=k))

@@ -109,8 +109,17 @@ def rgb255(rgba: tuple[float, ...]) -> Rgb:
     return round(rgba[0] * 255), round(rgba[1] * 255), round(rgba[2] * 255)
 
 
+_OPEN: list[Screen] = []  # the process's one window while a session fixture holds it
+
+
 def open_window(tmp_root: Path) -> Iterator[Screen]:
-    """Start Xvfb, point Kivy at it, open the window (the session fixture's body)."""
+    """Start Xvfb, point Kivy at it, open the window (the session fixture's body).
+
+    Kivy has one window per process: a second module's session fixture shares the first's.
+    """
+    if _OPEN:
+        yield Screen(tmp_root)
+        return
     binary = require("Xvfb", "xvfb")
     with Xvfb(binary) as display:
         assert display.display is not None
@@ -125,5 +134,42 @@ def open_window(tmp_root: Path) -> Iterator[Screen]:
         if EventLoop.window is None:
             pytest.fail("Kivy could not open a window on Xvfb")
         EventLoop.window.size = (1920, 1080)
-        yield Screen(tmp_root)
+        _OPEN.append(Screen(tmp_root))
+        try:
+            yield _OPEN[0]
+        finally:
+            _OPEN.clear()
         EventLoop.close()
+
+
+def rendered_lines(label: Any) -> list[str]:
+    """The lines Kivy laid a label's text out in, as drawn (after its own wrapping)."""
+    label.texture_update()
+    return ["".join(word.text for word in line.words) for line in label._label._cached_lines]
+
+
+def text_overflows(root: Any) -> list[str]:
+    """Every label under ``root`` whose text is wider or taller than its box, or that Kivy
+    had to wrap (so inside a word) or cut: what a person would see spill or break."""
+    from kivy.uix.label import Label
+
+    problems = []
+    for label in root.walk():
+        if not isinstance(label, Label) or not label.text or label.opacity == 0:
+            continue
+        label.texture_update()
+        tw, th = label.texture_size
+        name = f"{type(label).__name__} {label.text!r} ({tw}x{th} in {label.width:.0f}x" \
+               f"{label.height:.0f})"
+        if tw > label.width + 1 or th > label.height + 1:
+            problems.append(f"{name}: the texture is larger than the box")
+        if label.text_size[0] is None:
+            continue
+        cw, ch = label._label._internal_size  # the text laid out, with the label's padding
+        box_w, box_h = label.text_size
+        if cw > box_w + 1 or (box_h is not None and ch > box_h + 1):
+            problems.append(f"{name}: the text ({cw:.0f}x{ch:.0f}) overflows its text box")
+        drawn = rendered_lines(label)
+        if drawn != label.text.split("\n"):
+            problems.append(f"{name}: drawn as {drawn}")
+    return problems

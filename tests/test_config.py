@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from wallboard.config import (
+    AgentInfo,
     ControllerConfig,
     HelpConfig,
     HoldConfig,
@@ -179,6 +180,19 @@ def test_example_shows_every_section_and_key():
     queue_text = text[text.index("[queues."):]
     for name in QueueOverride.model_fields:
         assert re.search(rf"^{name} = ", queue_text, re.M), f"queues.<id>.{name}"
+    agent_text = text[text.index("[agents."):]
+    for name in AgentInfo.model_fields:
+        assert re.search(rf"^{name} = ", agent_text, re.M), f"agents.<id>.{name}"
+
+
+def test_agent_display_names():
+    config = load_config(EXAMPLE)
+    assert config.agents == {"emp-4017": AgentInfo(name="Jane Smith")}
+    assert parse_config("").agents == {}
+    with pytest.raises(ConfigError, match=r"agents\.a017\.name"):
+        parse_config('[agents.a017]\nname = ""')
+    with pytest.raises(ConfigError, match=r"agents\.a017\.nmae.*unknown key"):
+        parse_config('[agents.a017]\nname = "Jane"\nnmae = "Jane"')
 
 
 def test_example_commented_keys_are_valid_when_uncommented():

@@ -97,7 +97,8 @@ def test_snapshots_are_coalesced_but_refreshed(live):
 
 def test_help_request_escalates_publishes_times_and_clears(live):
     client, _ = live
-    now = time.time()
+    # Every step is dated in the past: one dated ahead of the controller's clock is refused.
+    now = time.time() - 35
     help_topic = f"{SITE}/desk/d3/help"
     client.publish(help_topic, {"ts": now - 65, "request": "r1", "state": "requested",
                                 "agent": "a1"}, retain=True)

@@ -80,7 +80,7 @@ def test_escalation_raises_then_escalates_then_clears_on_the_injected_clock():
     first = board.tick(T0 + 60)
     assert first == [RaiseAlert("help-d4", 1, "help_unacknowledged",
                                 "Desk d4 (a2) has waited 1 min for a supervisor",
-                                desk="d4", agent="a2", request="r1")]
+                                desk="d4", agent="a2", request="r1", since=T0)]
     assert board.tick(T0 + 90) == []  # raised once, not on every tick
     second = board.tick(T0 + 121)
     assert [(e.level, e.text.endswith("escalated")) for e in second

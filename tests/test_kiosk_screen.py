@@ -148,7 +148,7 @@ def test_help_requests_oldest_first_with_ticking_age(screen, start_kiosk, client
 
 def test_agents_grid_shows_state_long_hold_and_lamps(screen, start_kiosk, client):
     publish(client, *busy_floor(time.time()))
-    k = start_kiosk().kiosk
+    k = start_kiosk('audience = "supervisor"').kiosk
     screen.run_until(lambda: len(k.cells) == 40, what="40 agent cells")
     held = k.cells["agent-005"]
     assert held.text == "agent-005\nHOLD 2:10\nLONG HOLD"
@@ -184,7 +184,7 @@ def test_stale_banner_when_the_broker_goes_down(screen, start_kiosk, client, mos
     screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
     mosquitto.stop()
     text = screen.run_until(lambda: k.root.banner_text, 10, "the banner")
-    assert text.startswith("STALE DATA · no broker connection")
+    assert text.startswith(f"STALE DATA · cannot reach broker {mosquitto.host}:")
     assert k.tiles[0][0].value == "7"  # the last good values stay, dimmed under the banner
     assert k.root.ids.rows.opacity < 1
 
@@ -351,3 +351,157 @@ def test_supervisor_screen_shows_strain_with_its_main_reason(screen, start_kiosk
     client.publish(FLOOR.topic(Kind.AGENT_WELLBEING, agent="agent-001"), b"", retain=True)
     screen.run_until(lambda: "STRAIN" not in k.cells["agent-001"].text, 5,
                      "the strain to clear when the agent logs off")
+
+
+# -- what a screen with no data says (issue 17, points 2, 3, 5, 6) ---------------------------
+
+
+def start_unconnected(screen: Screen, host: str, port: int, extra: str = "") -> Running:
+    """A kiosk wired like the real one to a broker that may not be there: no connect check."""
+    from wallboard.bootstrap import build_kiosk_link
+    from wallboard.kiosk.app import Kiosk
+    from wallboard.kiosk.feed import Feed
+
+    screen.resize(1920, 1080)
+    config = parse_config(f'[mqtt]\nhost = "{host}"\nport = {port}\n[kiosk]\n{extra}')
+    feed = Feed(config.mqtt.topic_root, config.site.id, config.kiosk.audience)
+    link, send = build_kiosk_link(config, feed)
+    kiosk = Kiosk(config, feed, send=send)
+    screen.window.add_widget(kiosk.root)
+    kiosk.start()
+    link.start(timeout=0)
+    return Running(kiosk, link, feed, config)
+
+
+@pytest.fixture
+def unconnected(screen: Screen) -> Iterator[Any]:
+    started: list[Running] = []
+
+    def start(host: str, port: int, extra: str = "") -> Running:
+        running = start_unconnected(screen, host, port, extra)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.kiosk.stop()
+        screen.window.remove_widget(running.kiosk.root)
+        running.link.stop()
+
+
+BANNER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:()"
+
+
+def banner_words(screen: Screen, k: Any, name: str) -> str:
+    """The banner as tesseract reads it from a screenshot: black text on yellow."""
+    from PIL import ImageOps
+
+    image = screen.screenshot(name)
+    box = screen.box(k.root.ids.banner)
+    assert colour_share(image, box, rgb255(theme.BANNER)) > 0.5
+    # read_text expects light text on dark: invert the yellow band first.
+    return read_text(ImageOps.invert(image), box, BANNER_CHARS + " ")
+
+
+def claims(k: Any) -> str:
+    """Every text on the screen that could claim something about the floor."""
+    return " ".join([k.root.help_title, k.root.ticker_text,
+                     *(t.value for row in k.tiles for t in row)])
+
+
+def test_no_broker_says_so_with_the_address_from_the_first_frame(screen, unconnected):
+    from wallboard.devservices import free_port
+
+    port = free_port()  # nobody listens on it
+    k = unconnected("127.0.0.1", port).kiosk
+    assert k.root.banner_text.startswith("NO DATA · ")  # the first frame already
+    text = screen.run_until(lambda: "(" in k.root.banner_text and k.root.banner_text, 10,
+                            "the connect error in the banner")
+    assert text == f"NO DATA · cannot reach broker 127.0.0.1:{port} (connection refused)"
+    assert "NONE OPEN" not in claims(k) and "No alerts" not in claims(k)
+    assert k.root.help_title == "HELP REQUESTS · NOT KNOWN YET"
+    assert k.root.ticker_text == ""
+    read = banner_words(screen, k, "no-broker")
+    assert f"cannot reach broker 127.0.0.1:{port}" in read, read
+
+
+def test_a_broker_without_a_controller_says_it_waits_for_the_controller(
+        screen, unconnected, mosquitto):
+    k = unconnected(mosquitto.host, mosquitto.port).kiosk
+    text = screen.run_until(lambda: "connected" in k.root.banner_text and k.root.banner_text,
+                            10, "the connected banner")
+    assert text == "NO DATA · connected, waiting for the controller"
+    screen.frames(0.5)
+    assert "NONE OPEN" not in claims(k) and "No alerts" not in claims(k)
+    assert "waiting for the controller" in banner_words(screen, k, "no-controller")
+
+
+def test_an_offline_controller_says_since_when(screen, unconnected, mosquitto, client):
+    import datetime as dt
+
+    went = time.time() - 600
+    client.publish(FLOOR.topic(Kind.SERVICE_STATUS, service="controller"),
+                   {"ts": went, "online": False}, retain=True)
+    k = unconnected(mosquitto.host, mosquitto.port).kiosk
+    text = screen.run_until(lambda: "offline" in k.root.banner_text and k.root.banner_text,
+                            10, "the offline banner")
+    since = dt.datetime.fromtimestamp(went, dt.UTC).strftime("%H:%M:%S")
+    assert text == f"NO DATA · controller offline since {since}"
+    assert "controller offline since" in banner_words(screen, k, "controller-offline")
+
+
+def test_the_stale_banner_leaves_the_all_queues_row_readable(screen, start_kiosk, client):
+    from PIL import ImageOps
+
+    k = start_kiosk("stale_after_s = 2").kiosk
+    publish(client, *busy_floor(time.time()))
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "7", what="the snapshot")
+    screen.run_until(lambda: k.root.banner_text.startswith("STALE DATA"), 6, "the banner")
+    image = screen.screenshot("stale-all-queues")
+    _, top, _, bottom = screen.box(k.root.ids.banner)
+    for tile in k.tiles[0]:
+        _, tile_top, _, tile_bottom = screen.box(tile)
+        assert tile_bottom <= top or tile_top >= bottom, "the banner covers ALL QUEUES"
+    assert k.root.ids.rows.opacity < 1  # dimmed, but there
+    for t, (value, _level) in enumerate([EXPECTED[(0, n)] for n in range(4)]):
+        # Dimmed values are darker: stretch the number's own contrast before reading it.
+        crop = ImageOps.autocontrast(image.crop(screen.box(k.tiles[0][t].ids.value)))
+        assert read_text(crop, (0, 0, *crop.size), DIGITS) == value, t
+
+
+def test_windowed_tiles_name_the_window(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk('tiles = ["service_level", "service_level_today", "asa", "waiting"]').kiosk
+    screen.run_until(lambda: k.tiles and k.tiles[0][0].value == "74%", what="the snapshot")
+    assert [t.caption for t in k.tiles[0]] == [
+        "SERVICE LEVEL · 30 MIN", "SL TODAY", "ASA · 30 MIN", "WAITING"]
+
+
+def test_floor_screen_counts_long_holds_and_names_nobody(screen, start_kiosk, client):
+    publish(client, *busy_floor(time.time()))
+    k = start_kiosk().kiosk
+    screen.run_until(lambda: len(k.cells) == 40, what="40 agent cells")
+    held = k.cells["agent-005"]
+    assert "LONG HOLD" not in held.text and "2:10" not in held.text
+    assert tuple(held.edge) != theme.LONG_HOLD
+    screen.run_until(lambda: "1 caller on a long hold" in k.root.ticker_text, 15,
+                     "the long-hold count in the ticker")
+    assert "agent-005" not in k.root.ticker_text
+
+
+def test_display_names_on_supervisor_and_initials_on_floor_screens(screen, start_kiosk, client):
+    now = time.time()
+    publish(client, *busy_floor(now))
+    names = '[agents.agent-003]\nname = "Jane Smith"\n'
+    k = start_kiosk('audience = "supervisor"\n' + names).kiosk
+    screen.run_until(lambda: len(k.cells) == 40 and "d-003" in k.help_rows,
+                     what="the grid and the help row")
+    assert k.cells["agent-003"].text.startswith("Jane Smith\n")
+    assert k.help_rows["d-003"].who_text.startswith("Jane Smith · desk d-003\n")
+    assert k.cells["agent-004"].text.startswith("agent-004\n")  # no name: the id
+    k = start_kiosk('mask_names = "initials"\n' + names).kiosk
+    screen.run_until(lambda: len(k.cells) == 40 and "d-003" in k.help_rows,
+                     what="the floor grid")
+    assert k.cells["agent-003"].text.startswith("JS\n")
+    assert k.cells["agent-004"].text.startswith("desk d-004\n")  # never "AG"
+    assert k.help_rows["d-003"].who_text.startswith("JS · desk d-003\n")

@@ -24,8 +24,10 @@ from wallboard.kiosk.view import (
     fit_grid,
     format_metric,
     help_views,
+    help_who,
     initials,
     level_of,
+    long_hold_note,
     minutes_text,
     pages,
     row,
@@ -35,6 +37,7 @@ from wallboard.kiosk.view import (
     tile,
     who,
 )
+from wallboard.link_status import LinkState
 from wallboard.messages import (
     AgentState,
     AgentWellbeing,
@@ -226,7 +229,36 @@ def test_tile_value_level_and_badge(metric, sliding, level, value, badge):
 
 def test_tile_without_a_snapshot_is_a_dash_at_level_none():
     assert tile(None, "sales", "service_level", kiosk()) == TileView(
-        "SERVICE LEVEL", DASH, "none", f"{DASH} NO DATA")
+        "SERVICE LEVEL · 30 MIN", DASH, "none", f"{DASH} NO DATA")
+
+
+CAPTIONED: list[Any] = [
+    # (metric, sliding window start before T0 in seconds, caption)
+    ("service_level", 1800, "SERVICE LEVEL · 30 MIN"),
+    ("service_level", 900, "SERVICE LEVEL · 15 MIN"),
+    ("asa", 3600, "ASA · 60 MIN"),
+    ("abandon_rate", 5400, "ABANDONED · 90 MIN"),
+    ("aht", 4 * 3600, "AHT · 4 H"),
+    ("occupancy", 1800, "OCCUPANCY · 30 MIN"),
+    ("service_level_today", 1800, "SL TODAY"),
+    ("waiting", 1800, "WAITING"),
+    ("longest_wait", 1800, "LONGEST WAIT"),
+    ("agents_available", 1800, "AVAILABLE"),
+]
+
+
+@pytest.mark.parametrize(("metric", "length", "caption"), CAPTIONED,
+                         ids=[f"{m}-{n}" for m, n, _ in CAPTIONED])
+def test_a_windowed_tile_names_the_snapshots_window(metric, length, caption):
+    snap = queue_kpi("sales", sliding=window("last x min", start=T0 - length))
+    assert tile(snap, "sales", metric, kiosk()).caption == caption
+
+
+def test_before_a_snapshot_the_caption_names_the_configured_window():
+    assert tile(None, None, "asa", kiosk(), window_s=600).caption == "ASA · 10 MIN"
+    board = Board()
+    assert row(board, kiosk(), None, window_s=2700).tiles[2].caption == (
+        "SERVICE LEVEL · 45 MIN")
 
 
 def test_tile_service_level_today_reads_the_today_window():
@@ -315,39 +347,63 @@ def test_pages_pin_the_floor_and_show_every_queue_once_in_order(rows_per_page, f
 LIVE = floor_kpi(ts=T0)
 CONTROLLER_UP = ServiceStatus(ts=T0 - 3600, online=True)
 CONTROLLER_DOWN = ServiceStatus(ts=T0 - 5, online=False)
+BROKER = "mq.floor:1883"
+UP = LinkState(BROKER, connected=True)
+TRYING = LinkState(BROKER, down_since=T0)
+REFUSED = LinkState(BROKER, error="connection refused", down_since=T0)
+LOST = LinkState(BROKER, error="connection lost", down_since=T0)
 
 BANNERS: list[Any] = [
-    # (id, board, config, now, connected, disconnected_since, expected banner text or None)
-    ("disconnected-with-age", Board(floor=LIVE), kiosk(), T0, False, T0 - 42,
-     "STALE DATA · no broker connection for 0:42"),
-    ("disconnected-an-hour", Board(floor=LIVE), kiosk(), T0 + 3725, False, T0,
-     "STALE DATA · no broker connection for 1:02:05"),
-    ("disconnected-since-unknown", Board(floor=LIVE), kiosk(), T0, False, None,
-     "STALE DATA · no broker connection"),
-    ("no-floor-snapshot-yet", Board(queues={"sales": queue_kpi("sales")}), kiosk(), T0, True,
-     None, "STALE DATA · waiting for the first update from the controller"),
-    ("live", Board(floor=LIVE), kiosk(), T0 + 3, True, None, None),
-    ("exactly-stale-after", Board(floor=LIVE), kiosk(), T0 + 10, True, None, None),
-    ("just-beyond-stale-after", Board(floor=LIVE), kiosk(), T0 + 10.5, True, None,
+    # (id, board, config, now, link, expected banner text or None)
+    ("first-frame", Board(), kiosk(), T0, TRYING, "NO DATA · connecting to broker mq.floor:1883"),
+    ("no-broker", Board(), kiosk(), T0, REFUSED,
+     "NO DATA · cannot reach broker mq.floor:1883 (connection refused)"),
+    ("not-authorised", Board(), kiosk(), T0,
+     LinkState(BROKER, error="not authorised", down_since=T0),
+     "NO DATA · cannot reach broker mq.floor:1883 (not authorised)"),
+    ("broker-no-controller", Board(), kiosk(), T0, UP,
+     "NO DATA · connected, waiting for the controller"),
+    ("queue-but-no-floor-snapshot", Board(queues={"sales": queue_kpi("sales")}), kiosk(), T0,
+     UP, "NO DATA · connected, waiting for the controller"),
+    ("controller-online-no-snapshot", Board(controller=CONTROLLER_UP), kiosk(), T0, UP,
+     "NO DATA · connected, waiting for the controller"),
+    ("controller-offline-no-snapshot", Board(controller=CONTROLLER_DOWN), kiosk(), T0, UP,
+     "NO DATA · controller offline since 07:59:55"),
+    ("broker-lost", Board(floor=LIVE), kiosk(), T0 + 3, LOST,
+     "STALE DATA · cannot reach broker mq.floor:1883 (connection lost)"),
+    ("broker-refused-after-data", Board(floor=LIVE), kiosk(), T0 + 60, REFUSED,
+     "STALE DATA · cannot reach broker mq.floor:1883 (connection refused)"),
+    ("live", Board(floor=LIVE), kiosk(), T0 + 3, UP, None),
+    ("exactly-stale-after", Board(floor=LIVE), kiosk(), T0 + 10, UP, None),
+    ("just-beyond-stale-after", Board(floor=LIVE), kiosk(), T0 + 10.5, UP,
      "STALE DATA · last update 0:10 ago"),
-    ("long-stale", Board(floor=LIVE), kiosk(), T0 + 75, True, None,
+    ("long-stale", Board(floor=LIVE), kiosk(), T0 + 75, UP,
      "STALE DATA · last update 1:15 ago"),
-    ("configured-stale-after-live", Board(floor=LIVE), kiosk(stale_after_s=30), T0 + 30, True,
-     None, None),
+    ("configured-stale-after-live", Board(floor=LIVE), kiosk(stale_after_s=30), T0 + 30, UP,
+     None),
     ("configured-stale-after-stale", Board(floor=LIVE), kiosk(stale_after_s=30), T0 + 31,
-     True, None, "STALE DATA · last update 0:31 ago"),
+     UP, "STALE DATA · last update 0:31 ago"),
+    # The status's ts is when it went out; the snapshot at T0 is later: alive until then.
     ("controller-offline", Board(floor=LIVE, controller=CONTROLLER_DOWN), kiosk(), T0 + 1,
-     True, None, "STALE DATA · the controller is offline"),
-    ("controller-online", Board(floor=LIVE, controller=CONTROLLER_UP), kiosk(), T0 + 1, True,
-     None, None),
+     UP, "STALE DATA · controller offline since 08:00:00"),
+    ("controller-online", Board(floor=LIVE, controller=CONTROLLER_UP), kiosk(), T0 + 1, UP,
+     None),
 ]
 
 
-@pytest.mark.parametrize(("board", "config", "now", "connected", "since", "text"),
+@pytest.mark.parametrize(("board", "config", "now", "link", "text"),
                          [pytest.param(*r[1:], id=r[0]) for r in BANNERS])
-def test_banner(board, config, now, connected, since, text):
+def test_banner(board, config, now, link, text):
     expected = None if text is None else Banner(text)
-    assert banner(board, config, now, connected, since) == expected
+    assert banner(board, config, now, link) == expected
+
+
+def test_banner_offline_since_is_in_the_sites_time_zone():
+    from zoneinfo import ZoneInfo
+
+    board = Board(controller=CONTROLLER_DOWN)
+    got = banner(board, kiosk(), T0, UP, ZoneInfo("America/New_York"))
+    assert got == Banner("NO DATA · controller offline since 02:59:55")
 
 
 # --- help requests --------------------------------------------------------------------------
@@ -373,7 +429,7 @@ HELP_BOARD = Board(help={
 def test_help_views_open_requests_oldest_first():
     assert help_views(HELP_BOARD, kiosk(), T0) == (
         HelpView("d1", "r1", "bob.jones", "3:20", "ON THE WAY", "", "ok"),
-        HelpView("d2", "r2", "d2", "2:10", "WAITING", "ESCALATED TWICE", "alert"),
+        HelpView("d2", "r2", "desk d2", "2:10", "WAITING", "ESCALATED TWICE", "alert"),
         HelpView("d6", "r6", "ann.lee", "1:10", "WAITING", "ESCALATED", "alert"),
         HelpView("d3", "r3", "jane.smith", "0:30", "WAITING", "", "warn"),
     )
@@ -410,14 +466,22 @@ def test_closed_requests_are_not_shown(state):
 
 
 @pytest.mark.parametrize(("config", "who_text"), [
-    (kiosk(), "jane.smith"),
+    (kiosk(), "Jane Smith"),
     (kiosk(mask_names="initials"), "JS"),
     (kiosk(mask_names="desk"), "desk d3"),
-    (kiosk(audience="supervisor", mask_names="desk"), "jane.smith"),
+    (kiosk(audience="supervisor", mask_names="desk"), "Jane Smith"),
 ])
 def test_help_views_mask_the_agent_for_the_audience(config, who_text):
-    board = Board(help={"d3": help_status("requested", T0 - 5, agent="jane.smith")})
-    assert help_views(board, config, T0)[0].who == who_text
+    board = Board(help={"d3": help_status("requested", T0 - 5, agent="a017")})
+    assert help_views(board, config, T0, {"a017": "Jane Smith"})[0].who == who_text
+
+
+@pytest.mark.parametrize(("who_text", "line"), [
+    ("Jane Smith", "Jane Smith · desk d3"), ("desk d3", "desk d3"), ("", "desk d3")])
+def test_a_help_row_names_the_desk_once(who_text, line):
+    v = HelpView(desk="d3", request="r1", who=who_text, age="0:05", state="WAITING",
+                 escalation="", level="warn")
+    assert help_who(v) == line
 
 
 def test_same_request_time_orders_by_desk():
@@ -458,26 +522,40 @@ def test_initials(agent, text):
     assert initials(agent) == text
 
 
+NAMES = {"a017": "Jane Smith", "a018": "Ravi"}
 WHO: list[Any] = [
-    # (audience, mask_names, agent, desk, shown)
-    ("floor", "none", "jane.smith", "d4", "jane.smith"),
-    ("floor", "none", None, "d4", "d4"),
-    ("floor", "none", None, None, "?"),
-    ("floor", "initials", "jane.smith", "d4", "JS"),
-    ("floor", "initials", None, "d4", "?"),
-    ("floor", "desk", "jane.smith", "d4", "desk d4"),
-    ("floor", "desk", "jane.smith", None, "desk ?"),
-    ("supervisor", "none", "jane.smith", "d4", "jane.smith"),
-    ("supervisor", "initials", "jane.smith", "d4", "jane.smith"),
-    ("supervisor", "desk", "jane.smith", "d4", "jane.smith"),
-    ("supervisor", "desk", None, "d4", "d4"),
+    # (audience, mask_names, agent, desk, shown): never initials of an id ("a017" -> "A0")
+    ("floor", "none", "a017", "d4", "Jane Smith"),
+    ("floor", "none", "a099", "d4", "a099"),
+    ("floor", "none", None, "d4", "desk d4"),
+    ("floor", "none", None, None, ""),
+    ("floor", "initials", "a017", "d4", "JS"),
+    ("floor", "initials", "a018", "d4", "RA"),
+    ("floor", "initials", "a099", "d4", "desk d4"),
+    ("floor", "initials", "a099", None, ""),
+    ("floor", "initials", None, "d4", "desk d4"),
+    ("floor", "desk", "a017", "d4", "desk d4"),
+    ("floor", "desk", "a017", None, ""),
+    ("supervisor", "none", "a017", "d4", "Jane Smith"),
+    ("supervisor", "initials", "a017", "d4", "Jane Smith"),
+    ("supervisor", "desk", "a017", "d4", "Jane Smith"),
+    ("supervisor", "desk", "a099", "d4", "a099"),
+    ("supervisor", "desk", None, "d4", "desk d4"),
 ]
 
 
 @pytest.mark.parametrize(("audience", "mask", "agent", "desk", "shown"), WHO,
                          ids=[f"{a}-{m}-{g}-{d}" for a, m, g, d, _ in WHO])
 def test_who(audience, mask, agent, desk, shown):
-    assert who(agent, desk, kiosk(audience=audience, mask_names=mask)) == shown
+    assert who(agent, desk, kiosk(audience=audience, mask_names=mask), NAMES) == shown
+
+
+def test_floor_screens_never_show_initials_of_ids():
+    config = kiosk(mask_names="initials")
+    board = Board(agents={f"a{n:03d}": agent("talking", desk=f"d{n}") for n in range(130)})
+    labels = {cell(board, config, a, T0, {}).label for a in board.agents}
+    assert not labels & {"A0", "A1"}
+    assert labels == {f"desk d{n}" for n in range(130)}
 
 
 LIGHT = DeskLight(ts=T0 - 10, red="off", amber="blink", green="on", buzzer="off")
@@ -507,10 +585,18 @@ CELLS: list[Any] = [
      ("OFF 4m", "SHIFT END", False, ("off", "blink", "on"))),
     ("talking-reason-hidden", kiosk(), agent("talking", desk="d1", reason="lunch"), {},
      ("TALK 4m", "", False, ("off", "blink", "on"))),
-    ("long-hold", kiosk(), agent("hold", since=T0 - 95, desk="d1"), {"hold": 95.0},
-     ("HOLD 1:35", "LONG HOLD", True, ("off", "blink", "on"))),
-    ("long-hold-wins-over-reason", kiosk(), agent("break", desk="d1", reason="lunch"),
+    ("long-hold", kiosk(audience="supervisor"), agent("hold", since=T0 - 95, desk="d1"),
+     {"hold": 95.0}, ("HOLD 1:35", "LONG HOLD", True, ("off", "blink", "on"))),
+    ("long-hold-wins-over-reason", kiosk(audience="supervisor"),
+     agent("break", desk="d1", reason="lunch"),
      {"hold": 130.0}, ("HOLD 2:10", "LONG HOLD", True, ("off", "blink", "on"))),
+    # A floor screen singles nobody out: no edge, no LONG HOLD, no hold timer.
+    ("long-hold-floor", kiosk(), agent("hold", since=T0 - 95, desk="d1"), {"hold": 95.0},
+     ("HOLD", "", False, ("off", "blink", "on"))),
+    ("hold-floor", kiosk(), agent("hold", since=T0 - 30, desk="d1"), {},
+     ("HOLD", "", False, ("off", "blink", "on"))),
+    ("long-hold-floor-break", kiosk(), agent("break", desk="d1", reason="lunch"),
+     {"hold": 130.0}, ("BREAK 4m", "LUNCH", False, ("off", "blink", "on"))),
     ("no-mirror", kiosk(mirror_lights=False), agent("talking", desk="d1"), {},
      ("TALK 4m", "", False, None)),
     ("desk-online", kiosk(), agent("talking", desk="d1"), {"status": ONLINE},
@@ -570,23 +656,36 @@ def test_cell_lamps_follow_the_agents_own_desk():
 
 
 @pytest.mark.parametrize(("config", "label"), [
-    (kiosk(), "jane.smith"),
+    (kiosk(), "Jane Smith"),
     (kiosk(mask_names="initials"), "JS"),
     (kiosk(mask_names="desk"), "desk d1"),
-    (kiosk(audience="supervisor", mask_names="initials"), "jane.smith"),
+    (kiosk(audience="supervisor", mask_names="initials"), "Jane Smith"),
 ])
 def test_cell_label_follows_the_audience(config, label):
-    board = Board(agents={"jane.smith": agent("talking", desk="d1")})
-    assert cell(board, config, "jane.smith", T0, {}) == CellView(
+    board = Board(agents={"a017": agent("talking", desk="d1")})
+    assert cell(board, config, "a017", T0, {}, {"a017": "Jane Smith"}) == CellView(
         label=label, state="talking", word="TALK 4m", detail="", long_hold=False, lamps=None)
 
 
 def test_cell_long_hold_comes_from_the_floor_snapshot_not_the_state():
     board = Board(floor=floor_kpi(long_holds=[LongHold(agent="a2", hold_s=70.0)]),
                   agents={"a1": agent("hold", since=T0 - 600), "a2": agent("hold")})
-    assert not cell(board, kiosk(), "a1", T0, board.long_holds()).long_hold
-    held = cell(board, kiosk(), "a2", T0, board.long_holds())
+    supervisor = kiosk(audience="supervisor")
+    assert not cell(board, supervisor, "a1", T0, board.long_holds()).long_hold
+    held = cell(board, supervisor, "a2", T0, board.long_holds())
     assert (held.word, held.detail) == ("HOLD 1:10", "LONG HOLD")
+
+
+@pytest.mark.parametrize(("config", "holds", "note"), [
+    (kiosk(), [], None),
+    (kiosk(), ["a1"], "1 caller on a long hold"),
+    (kiosk(), ["a1", "a2"], "2 callers on a long hold"),
+    (kiosk(audience="supervisor"), ["a1", "a2"], None),  # supervisors see who, on the cells
+])
+def test_floor_screens_count_long_holds_without_saying_who(config, holds, note):
+    board = Board(floor=floor_kpi(long_holds=[LongHold(agent=a, hold_s=90.0) for a in holds]))
+    assert long_hold_note(board, config) == note
+    assert long_hold_note(Board(), config) is None
 
 
 def test_teams_exclude_offline_agents_and_group_by_team():
@@ -696,13 +795,13 @@ def test_ticker_most_severe_first_then_oldest():
         "d": alert(2, T0 - 50, "Help at d4 unanswered"),
         "e": alert(1, T0 - 90, "Sales ASA 0:31"),
     }
-    assert ticker(alerts) == [
+    assert ticker(alerts, T0) == [
         "✖ Support: no agents", "✖ Help at d4 unanswered", "✖ Sales SL 61%",
         "▲ Sales ASA 0:31", "▲ Billing waiting 6"]
 
 
 def test_ticker_empty():
-    assert ticker({}) == []
+    assert ticker({}, T0) == []
 
 
 ESCALATED: list[Any] = [
@@ -731,7 +830,7 @@ def test_escalated(before, now, sound):
 @pytest.mark.parametrize(("lines", "chars", "text"), [
     (3, 12, "agent-0017\nHOLD 2:10\nLONG HOLD"),
     (2, 12, "agent-0017\nHOLD 2:10"),  # crowded: the detail goes first
-    (3, 6, "agent\u2026\nHOLD \u2026\nLONG \u2026"),
+    (3, 6, "agent\u2026\nHOLD\u2026\nLONG\u2026"),  # cut at a word boundary
 ], ids=["three", "two", "cut"])
 def test_cell_text_fits_the_lines_and_width(lines, chars, text):
     from wallboard.kiosk.view import GridFit, cell_text
@@ -773,3 +872,22 @@ def test_strain_lines_are_for_supervisors_only_worst_first_with_reasons_by_weigh
     assert strain_lines(board, kiosk()) == []
     assert strain_lines(board, kiosk(audience="supervisor")) == [
         "♥ a2: check_in — late", "♥ a1: 5 min break — 1 abusive caller; 2 long holds"]
+    assert strain_lines(board, kiosk(audience="supervisor"), {"a2": "Ann Lee"})[0] == (
+        "♥ Ann Lee: check_in — late")
+
+
+def test_kudos_name_a_person_or_nobody_never_initials_of_an_id():
+    from wallboard.kiosk.view import kudos_lines
+    from wallboard.messages import Kudos
+
+    board = Board(floor=floor_kpi(kudos=[Kudos(agent="a017", at=T0 - 120)]),
+                  agents={"a017": agent("talking", desk="d4")})
+    assert kudos_lines(board, kiosk(mask_names="initials"), T0, {"a017": "Jane Smith"}) == [
+        "★ Kudos to JS: a caller's compliment, 2m ago"]
+    assert kudos_lines(board, kiosk(mask_names="initials"), T0) == [
+        "★ Kudos to desk d4: a caller's compliment, 2m ago"]
+    board.agents.clear()
+    assert kudos_lines(board, kiosk(mask_names="initials"), T0) == [
+        "★ Kudos: a caller's compliment, 2m ago"]
+    assert kudos_lines(board, kiosk(audience="supervisor"), T0, {"a017": "Jane Smith"}) == [
+        "★ Kudos to Jane Smith: a caller's compliment, 2m ago"]

@@ -21,7 +21,7 @@ from wallboard.report.chart_data import (
     staffing,
     team_strain,
 )
-from wallboard.report.charts import Chart, broken, report_charts
+from wallboard.report.charts import Chart, broken, ratio_range, report_charts
 from wallboard.report.page import report_html
 from wallboard.report.period import Period, period_of
 from wallboard.report.progress import Progress, bar_text
@@ -124,7 +124,7 @@ def test_an_empty_heatmap_has_no_calls():
 
 STAFFING = [
     # (id, demand rows, staffed rows, expected required, expected understaffed)
-    # kpi-definitions.md: 100 calls in 30 min at AHT 180 s need 14 agents for 80% in 20 s.
+    # docs/kpi.md (Erlang C): 100 calls in 30 min at AHT 180 s need 14 agents for 80% in 20 s.
     ("published-example", [row(0, {"event": "offered"}, calls=100),
                            row(0, {"event": "completed"}, calls=100, handle_s=18_000,
                                handles=100)],
@@ -270,9 +270,52 @@ def test_nothing_in_the_page_can_close_a_script_early_or_fetch_anything():
 def test_an_empty_range_still_renders_every_chart_saying_so():
     charts, page = page_of({})
     assert len(charts) == 6
-    assert [c.finding for c in charts][:2] == ["No service level recorded in this range.",
-                                               "No calls offered in this range."]
+    assert [c.finding for c in charts][:2] == [
+        "No data for this period: no service level recorded.",
+        "No data for this period: no calls offered."]
+    assert all(c.finding.startswith("No data for this period") for c in charts)
     assert len(ISLAND.findall(page)) == 6
+    for chart in charts:
+        layout = chart.figure.to_plotly_json()["layout"]
+        notes = [a["text"] for a in layout.get("annotations", ())]
+        assert any("No data for this period" in note for note in notes), chart.key
+        # No made-up scale: every axis of an empty chart is hidden, and nothing is drawn.
+        axes = {k: v for k, v in layout.items() if k.startswith(("xaxis", "yaxis"))}
+        assert axes and all(axis.get("visible") is False for axis in axes.values()), chart.key
+        drawn = [t.type for t in chart.figure.to_plotly_json()["data"]
+                 if t["type"] == "heatmap" or any(v is not None for v in t.get("y") or ())]
+        assert drawn == [], chart.key
+
+
+def test_a_short_range_leaves_the_rest_of_the_week_blank_not_zero():
+    rows = rows_of(result(["offered"], ("2026-11-16T09:00:00Z", 12), ("2026-11-16T10:00:00Z",
+                                                                      0)), ZoneInfo("UTC"))
+    data = offered_heatmap(rows)
+    assert data.calls[0][9] == 12 and data.calls[0][10] == 0  # a quiet hour is a zero
+    assert data.calls[0][11] is None and data.calls[3][9] is None  # outside: nothing known
+    assert data.total() == 12 and data.peak() == (0, 9)
+
+
+RATIOS = [
+    # (values, axis range): 0 to 100% at most, fitted above the highest value
+    ([0.02, 0.05, None], [0.0, 0.0575]),
+    ([0.001], [0.0, 0.05]),
+    ([0.9, 1.0], [0.0, 1.0]),
+    ([None], [0.0, 0.05]),
+]
+
+
+@pytest.mark.parametrize(("values", "bounds"), RATIOS)
+def test_ratio_axes_stay_within_0_and_100_percent(values, bounds):
+    assert ratio_range(values) == pytest.approx(bounds)
+
+
+def test_a_whole_abandon_axis_is_a_ratio_axis_and_alerts_are_counted():
+    charts, _ = page_of(ANSWERS)
+    by_key = {c.key: c for c in charts}
+    layout = by_key["abandon-aht"].figure.to_plotly_json()["layout"]
+    assert 0 < layout["yaxis"]["range"][1] <= 1
+    assert "3 help alerts raised or escalated" in by_key["help"].finding
 
 
 def test_without_raw_the_help_chart_says_how_long_individual_times_are_kept():
@@ -316,3 +359,15 @@ def test_progress_draws_on_a_terminal_only_and_clears_its_line():
     assert lines[1] == bar_text(0, 2, "a longer label")
     assert lines[2] == bar_text(1, 2, "short").ljust(len(lines[1]))
     assert lines[-2].strip() == "" and lines[-1] == ""
+
+
+def test_a_short_range_s_day_figure_sits_inside_the_range():
+    two_hours = ReportScope("hq", "UTC", Period(MONDAY_9 - dt.timedelta(hours=1), MONDAY_9 +
+                                                dt.timedelta(hours=1)))
+    answers = {q.FLOOR_DAYS: [result(["abandon_rate", "aht_s", "offered", "answered"],
+                                     ("2026-11-16T00:00:00Z", 0.04, 250.0, 120, 110))]}
+    charts = report_charts(report_data(two_hours, answers))
+    chart = next(c for c in charts if c.key == "abandon-aht")
+    days = [t for t in chart.figure.to_plotly_json()["data"] if t["name"].endswith(", day")]
+    assert [list(t["x"]) for t in days] == [["2026-11-16 10:00"]] * 2  # not at noon
+    assert chart.finding.startswith("120 calls offered, 110 answered; daily abandon rate 4.0%")

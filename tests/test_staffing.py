@@ -34,7 +34,7 @@ def printed(value: float | None, text: str) -> bool:
     return round(value, len(text.partition(".")[2])) == float(text)
 
 
-# --- Example 1 of kpi-definitions.md: 100 calls in 30 min, AHT 180 s, T = 20 s, A = 10 -----
+# --- Example 1 of docs/kpi.md: 100 calls in 30 min, AHT 180 s, T = 20 s, A = 10 ----------
 
 EXAMPLE_1 = {"calls": 100, "period_s": 1800, "aht_s": 180, "threshold_s": 20}
 A1 = 10.0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.floor_events import abandoned, answered, env, offered, state
 from wallboard.floor.core import FloorCore
 from wallboard.floor.settings import FloorSettings
+from wallboard.link_status import LinkState
 from wallboard.messages import Alert, RecorderHealth
 from wallboard.terminal_view import STALE_AFTER_S, FloorView, render
 
@@ -30,7 +33,10 @@ def test_shows_queues_sl_waiting_help_and_long_holds():
     lines = render(floor_view(T0), T0, "hq")
     text = "\n".join(lines)
     assert lines[0] == "WALLBOARD  hq  Mon 23 Nov 08:00:00"
-    assert "FLOOR  waiting 1 (longest 0:45)  SL 50% last 30 min, 50% today" in text
+    assert ("FLOOR  waiting 1 (longest 0:45)  SL 50% today  last 30 min: SL 50%, ASA 0:10, "
+            "abandoned 50%") in text
+    assert "QUEUES  SL 30m, ASA, ABAND, AHT and OCC: last 30 min; SL day: today" in lines
+    assert "SL 30m  SL day" in text
     sales = next(line for line in lines if line.startswith("sales"))
     assert sales.split()[:5] == ["sales", "0", "0:00", "50%", "50%"]
     support = next(line for line in lines if line.startswith("support"))
@@ -41,11 +47,18 @@ def test_shows_queues_sl_waiting_help_and_long_holds():
     assert "STALE" not in text
 
 
+def test_agents_show_by_display_name_where_one_is_configured():
+    text = "\n".join(render(floor_view(T0), T0, "hq", names={"a1": "Jane Smith",
+                                                             "a3": "Ravi Patel"}))
+    assert "  desk d1 (Jane Smith): requested,  2:10 ago  !! ESCALATED TWICE" in text
+    assert "LONG HOLDS  Ravi Patel  1:40" in text
+
+
 def test_says_when_snapshots_are_stale_or_the_controller_is_down():
     view = floor_view(T0)
     view.controller_online = False
     lines = render(view, T0 + STALE_AFTER_S + 5, "hq")
-    assert "!! CONTROLLER OFFLINE: numbers below are frozen" in lines
+    assert "!! controller offline since 08:00:00: numbers below are frozen" in lines
     assert "!! STALE: last snapshot 15 s ago" in lines
 
 
@@ -62,9 +75,32 @@ def test_each_recorder_gets_a_storage_line_that_says_when_influxdb_is_down():
         "STORAGE  recorder main: 12,400 stored, 0 spooled, 3 rejected, lag 0.8 s, InfluxDB up"]
 
 
-def test_before_the_first_snapshot_it_says_it_is_waiting():
-    assert render(FloorView(), T0, "hq")[1] == (
-        "waiting for the first snapshot from the controller...")
+BROKER = "mq.floor:1883"
+WAITING: list[tuple[str, FloorView, LinkState | None, str]] = [
+    ("first-frame", FloorView(), LinkState(BROKER, down_since=T0),
+     "!! NO DATA: connecting to broker mq.floor:1883"),
+    ("no-broker", FloorView(), LinkState(BROKER, error="connection refused", down_since=T0),
+     "!! NO DATA: cannot reach broker mq.floor:1883 (connection refused)"),
+    ("no-controller", FloorView(), LinkState(BROKER, connected=True),
+     "!! NO DATA: connected, waiting for the controller"),
+    ("untracked-link", FloorView(), None, "!! NO DATA: connected, waiting for the controller"),
+    ("controller-offline", FloorView(controller_online=False, controller_ts=T0 - 65),
+     LinkState(BROKER, connected=True), "!! NO DATA: controller offline since 07:58:55"),
+]
+
+
+@pytest.mark.parametrize(("view", "link", "line"), [pytest.param(*w[1:], id=w[0])
+                                                    for w in WAITING])
+def test_before_the_first_snapshot_it_says_what_it_is_waiting_for(view, link, line):
+    lines = render(view, T0, "hq", link=link)
+    assert lines[1:] == [line]
+
+
+def test_with_data_a_lost_broker_freezes_the_numbers():
+    lines = render(floor_view(T0), T0 + 2, "hq",
+                   link=LinkState(BROKER, error="connection lost", down_since=T0))
+    assert lines[1] == ("!! cannot reach broker mq.floor:1883 (connection lost): "
+                        "numbers below are frozen")
 
 
 def test_alerts_are_listed_highest_level_first_and_lines_fit_the_width():
@@ -75,3 +111,20 @@ def test_alerts_are_listed_highest_level_first_and_lines_fit_the_width():
     first = lines.index("ALERTS  2 active")
     assert lines[first + 1].startswith("  L2 high") and lines[first + 2] == "  L1 low"
     assert max(len(line) for line in lines) <= 60
+
+
+def test_the_watcher_says_since_when_the_controller_is_offline():
+    import json
+
+    from wallboard.link_status import LinkTracker
+    from wallboard.services.watch import Watcher
+    from wallboard.topics import DEFAULT_ROOT, Kind, build
+
+    watcher = Watcher(DEFAULT_ROOT, "hq", clock=lambda: T0)
+    watcher.link = LinkTracker(BROKER, "watch", clock=lambda: T0)
+    assert watcher.lines()[1] == "!! NO DATA: connecting to broker mq.floor:1883"
+    watcher.link.on_connected()
+    assert watcher.lines()[1] == "!! NO DATA: connected, waiting for the controller"
+    watcher.handle(build(Kind.SERVICE_STATUS, site="hq", service="controller"),
+                   json.dumps({"ts": T0 - 65, "online": False}).encode())
+    assert watcher.lines()[1] == "!! NO DATA: controller offline since 07:58:55"

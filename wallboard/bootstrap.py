@@ -21,6 +21,7 @@ from wallboard.config import WallboardConfig
 from wallboard.config_base import fit_id
 from wallboard.floor.core import FloorCore
 from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
+from wallboard.link_status import LinkTracker
 from wallboard.messages import DeskCmd, ServiceStatus, encode
 from wallboard.services.controller import Clock, ControllerService, Pacing, input_subscriptions
 from wallboard.services.recorder import RecorderService
@@ -94,7 +95,8 @@ def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, Sen
     link = MqttLink(link_settings(config, fit_id(f"wallboard-kiosk-{kiosk.id}"), None,
                                   subscriptions=kiosk_subscriptions(root, site, kiosk.audience)),
                     on_message=feed.handle)
-    link.on_connected, link.on_disconnected = feed.on_connected, feed.on_disconnected
+    feed.link = LinkTracker(f"{config.mqtt.host}:{config.mqtt.port}", "kiosk", feed.clock)
+    feed.link.attach(link)
 
     def send(desk: str, cmd: DeskCmd) -> None:
         link.publish(build(Kind.DESK_CMD, root=root, site=site, desk=desk), encode(cmd))

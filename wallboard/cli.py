@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from wallboard.cli_help import PlainParser
 from wallboard.config import WallboardConfig, load_config, parse_config
 from wallboard.config_base import fit_id
 from wallboard.errors import BadMessage, ConfigError
@@ -54,6 +55,13 @@ def _check_config(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(config.model_dump(mode="json"), indent=2))
     return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Write a commented starter config for services on this machine; never overwrite one."""
+    from wallboard.init_config import starter_for, write_starter
+
+    return write_starter(args.file, starter_for(args.file, args.broker, args.influx))
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -166,7 +174,8 @@ def _simulate(args: argparse.Namespace) -> int:
     clock = ScaledClock(start.timestamp(), args.speed)
     if args.speed > 1 and start.timestamp() + 86_400 > time.time():
         print("note: at --speed above 1, event times run ahead of the wall clock; a controller"
-              " on the wall clock rejects events over a day ahead. Use --start in the past"
+              " on the wall clock refuses calls and states over a minute ahead. Use --start"
+              " in the past"
               " (to fill history) or `wallboard demo`, which shares one clock.",
               file=sys.stderr)
     settings = SimSettings(agents=args.agents, queues=args.queues, site=site,
@@ -188,17 +197,21 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Run the whole system locally and show the live terminal view."""
+    """Run the whole system locally: the wall screen and a desk, or the live terminal view."""
     from wallboard.demo import run_demo
 
+    stop = _until_signalled()
+    # A closed terminal (or tmux kill-session) hangs up: clean up as for Ctrl-C.
+    signal.signal(signal.SIGHUP, lambda *_: stop.set())
     return run_demo(agents=args.agents, queues=args.queues, speed=args.speed, seed=args.seed,
-                    duration_s=args.duration, stop=_until_signalled())
+                    duration_s=args.duration, stop=stop)
 
 
 def _watch(args: argparse.Namespace) -> int:
     """Show the live terminal view of a running site."""
     from wallboard.adapters.mqtt import MqttLink
     from wallboard.bootstrap import link_settings
+    from wallboard.link_status import LinkTracker
     from wallboard.services.watch import Watcher, draw, watch_subscriptions
 
     config = _config(args.config)
@@ -207,8 +220,11 @@ def _watch(args: argparse.Namespace) -> int:
     link = MqttLink(link_settings(config, f"wallboard-watch-{os.getpid()}", None,
                                   subscriptions=watch_subscriptions(root, site)),
                     on_message=watcher.handle)
+    watcher.link = LinkTracker(f"{config.mqtt.host}:{config.mqtt.port}", "watch")
+    watcher.link.attach(link)  # so the view says why nothing arrives
+    watcher.names = {agent: info.name for agent, info in config.agents.items()}
     stop = _until_signalled()
-    link.start()
+    link.start(timeout=0)  # draw at once: the view says what it is waiting for
     try:
         draw(watcher, stop, tz=ZoneInfo(config.site.timezone))
     finally:
@@ -221,11 +237,13 @@ def _kiosk(args: argparse.Namespace) -> int:
     from wallboard.kiosk.run import Window, run_kiosk
 
     config = _config(args.config)
-    if args.after is not None and args.screenshot is None:
-        print("bad option: --after needs --screenshot", file=sys.stderr)
-        return 2
+    for option, value in (("--after", args.after), ("--layout-json", args.layout_json)):
+        if value is not None and args.screenshot is None:
+            print(f"bad option: {option} needs --screenshot", file=sys.stderr)
+            return 2
     return run_kiosk(config, Window(size=args.size), screenshot=args.screenshot,
-                     after_s=args.after if args.after is not None else 5.0)
+                     after_s=args.after if args.after is not None else 5.0,
+                     layout=args.layout_json)
 
 
 def _provision_device(args: argparse.Namespace) -> int:
@@ -349,8 +367,22 @@ def _report_when(text: str) -> dt.date | dt.datetime:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, exposed so tests and docs can inspect it."""
-    parser = argparse.ArgumentParser(prog="wallboard", description=__doc__)
+    parser: argparse.ArgumentParser = PlainParser(prog="wallboard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    ini = sub.add_parser(
+        "init", help="write a commented starter wallboard.toml for a broker and InfluxDB here",
+        description="Write a starter config: docs/wallboard.example.toml, every key with its "
+                    "comment, set for a broker and InfluxDB on this machine, this machine's "
+                    "time zone and state directories beside the file. Never overwrites a "
+                    "file: exits 2 if FILE exists.")
+    ini.add_argument("file", nargs="?", type=Path, default=Path("wallboard.toml"),
+                     metavar="FILE", help="the file to write (default: %(default)s)")
+    ini.add_argument("--broker", type=_broker, default=None, metavar="HOST:PORT",
+                     help="the broker (default: 127.0.0.1:1883)")
+    ini.add_argument("--influx", type=_influx_url, default=None, metavar="URL",
+                     help="InfluxDB's HTTP API (default: http://127.0.0.1:8086)")
+    ini.set_defaults(func=_init)
 
     check = sub.add_parser(
         "check-message", help="validate one MQTT message against the contract",
@@ -397,8 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1, help="same seed, same floor")
     sim.add_argument("--speed", type=_positive, default=1.0,
                      help="simulated seconds per wall second, 1 to 1000 and more")
-    sim.add_argument("--agents", type=int, default=200)
-    sim.add_argument("--queues", type=int, default=6)
+    sim.add_argument("--agents", type=int, default=200,
+                     help="agents on the floor (default: %(default)s)")
+    sim.add_argument("--queues", type=int, default=6,
+                     help="queues: sales, support, billing, retention, tech, general, then "
+                          "q7, q8, ... (default: %(default)s)")
     sim.add_argument("--site", help="site id (default: site.id from the config)")
     sim.add_argument("--start", type=_when,
                      help="simulated start, ISO 8601; site time if no offset (default: now)")
@@ -409,15 +444,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     dem = sub.add_parser("demo", help="run broker, database, controller and simulator locally"
                                       " and show the live floor")
-    dem.add_argument("--agents", type=int, default=200)
-    dem.add_argument("--queues", type=int, default=6)
-    dem.add_argument("--speed", type=_positive, default=5.0,
-                     help="simulated seconds per wall second (default: %(default)s)")
-    dem.add_argument("--seed", type=int, default=1)
+    dem.add_argument("--agents", type=int, default=200,
+                     help="agents on the simulated floor (default: %(default)s)")
+    dem.add_argument("--queues", type=int, default=6,
+                     help="queues on the simulated floor (default: %(default)s)")
+    dem.add_argument("--speed", type=_positive, default=1.0,
+                     help="simulated seconds per wall second (default: %(default)s; only 1 "
+                          "keeps screens, desks and reports attached from outside in step)")
+    dem.add_argument("--seed", type=int, default=1,
+                     help="same seed, same floor (default: %(default)s)")
     dem.add_argument("--duration", type=_positive, default=None,
                      help="stop after this many wall seconds (default: at Ctrl-C)")
     dem.add_argument("--log-level", default="WARNING",
-                     choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+                     choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="how much to log on stderr (default: %(default)s)")
     dem.set_defaults(func=_demo)
 
     wat = sub.add_parser("watch", help="live terminal view of a running site")
@@ -433,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="render, save a PNG here and exit")
     kio.add_argument("--after", type=_positive, default=None,
                      help="seconds to collect data before the screenshot (default: 5)")
+    kio.add_argument("--layout-json", type=Path, default=None, metavar="FILE",
+                     help="with --screenshot: also write the window size and each part's "
+                          "box (header, rows, tiles, panels, ticker) in its pixels, as JSON")
     _log_level(kio, "WARNING")
     kio.set_defaults(func=_kiosk)
 
@@ -441,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Set a new random password for the device's user with mosquitto_passwd, "
                     "write its block in the ACL file (replacing an older one), and print "
                     "its config; the password goes to stderr, once. See docs/security.md.")
-    pro.add_argument("--role", required=True, choices=[role.value for role in Role])
+    pro.add_argument("--role", required=True, choices=[role.value for role in Role],
+                     help="what the device is; it decides the topics its ACL block allows")
     pro.add_argument("--id", required=True, help="the desk, kiosk, recorder or adapter id")
     pro.add_argument("--site", default="main", help="site id (default: %(default)s)")
     pro.add_argument("--root", default=DEFAULT_ROOT, help="topic root (default: %(default)s)")
@@ -459,14 +503,31 @@ def build_parser() -> argparse.ArgumentParser:
     pro.set_defaults(func=_provision_device)
 
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")
-    prev.add_argument("--agents", type=int, default=500)
-    prev.add_argument("--hours", type=float, default=8.0)
+    prev.add_argument("--agents", type=int, default=500,
+                      help="agents on the simulated floor (default: %(default)s)")
+    prev.add_argument("--hours", type=float, default=8.0,
+                      help="simulated hours from 08:00 UTC today (default: %(default)s)")
     prev.add_argument("--every-min", type=float, default=60.0, help="print interval")
     prev.set_defaults(func=_preview)
 
     _add_staffing(sub)
     _add_report(sub)
     return parser
+
+
+def _broker(text: str) -> tuple[str, int]:
+    from wallboard.init_config import broker_address
+
+    try:
+        return broker_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _influx_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"must start with http:// or https://, got {text!r}")
+    return text
 
 
 def _positive(text: str) -> float:
@@ -493,7 +554,8 @@ def _when(text: str) -> dt.datetime:
 
 def _log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
     parser.add_argument("--log-level", default=default,
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="how much to log on stderr (default: %(default)s)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -105,6 +105,14 @@ class InfluxConfig(Section):
         "WALLBOARD_INFLUX_TOKEN", description="If set, sent as 'Authorization: Token ...'")
 
 
+class AgentInfo(Section):
+    """One agent as screens show them: ``[agents.<agent id>]``."""
+
+    name: str = Field(min_length=1, max_length=64,
+                      description="Display name: supervisor screens show it in place of the id; "
+                                  "floor screens with mask_names = 'initials' its initials")
+
+
 class HelpConfig(Section):
     """Help requests from the desks."""
 
@@ -151,6 +159,8 @@ class WallboardConfig(Section):
     influx: InfluxConfig = InfluxConfig()
     kpi: QueuePolicyConfig = QueuePolicyConfig()
     queues: dict[Id, QueueOverride] = Field(default_factory=dict)
+    agents: dict[Id, AgentInfo] = Field(
+        default_factory=dict, description="Display names by agent id, for the wall screens")
     help: HelpConfig = HelpConfig()
     hold: HoldConfig = HoldConfig()
     wellbeing: WellbeingConfig = WellbeingConfig()

@@ -189,6 +189,9 @@ class _Service:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                # A session of its own: a Ctrl-C or hang-up from the terminal reaches only the
+                # program that started it, which stops its clients before the service.
+                start_new_session=True,
             )
         process = self._process
         deadline = time.monotonic() + self.start_timeout

@@ -292,6 +292,9 @@ class Alert(Message):
     desk: Id | None = None
     agent: Id | None = None
     request: Id | None = None
+    since: Timestamp | None = Field(
+        None, description="When what it is about began (a help request's press); screens "
+                          "show the age in the text as of their own clock")
 
 
 class StrainComponent(Part):

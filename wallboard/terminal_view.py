@@ -2,15 +2,19 @@
 
 ``render`` is pure: snapshots and ``now`` in, lines out. It shows what a supervisor needs at
 a glance (queues, service level, waiting, longest wait, open help requests with their age,
-long holds, alerts) and says loudly when the numbers are stale or the controller is down.
+long holds, alerts) and says loudly when the numbers are stale, and what it is waiting for
+(the broker or the controller) in the words the wall screen uses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from wallboard.alert_age import live_text
+from wallboard.link_status import ControllerSeen, LinkState, waiting_for
 from wallboard.messages import Alert, FloorKpi, QueueKpi, RecorderHealth
 
 STALE_AFTER_S = 10.0  # twice the slowest snapshot refresh
@@ -24,6 +28,7 @@ class FloorView:
     queues: dict[str, QueueKpi] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
     controller_online: bool | None = None
+    controller_ts: float | None = None  # of its latest retained status
     recorders: dict[str, RecorderHealth] = field(default_factory=dict)
 
 
@@ -38,29 +43,46 @@ def _dur(seconds: float | None) -> str:
     return f"{seconds // 60:2d}:{seconds % 60:02d}"
 
 
+def controller_seen(view: FloorView) -> ControllerSeen:
+    """What the view has heard from the controller."""
+    times = [t for t in (view.controller_ts, view.floor.ts if view.floor else None)
+             if t is not None]
+    return ControllerSeen(heard=view.floor is not None, online=view.controller_online,
+                          last_alive=max(times) if times else None)
+
+
 def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
-           width: int = 100) -> list[str]:
-    """The screen as lines no longer than ``width``."""
+           width: int = 100, link: LinkState | None = None,
+           names: Mapping[str, str] | None = None) -> list[str]:
+    """The screen as lines no longer than ``width``; ``link`` None: connection not tracked.
+
+    ``names`` are agents' display names (``[agents.<id>]``), shown in place of their ids.
+    """
+    names = names or {}
     clock = dt.datetime.fromtimestamp(now, tz or dt.UTC).strftime("%a %d %b %H:%M:%S")
     lines = [f"WALLBOARD  {site}  {clock}"]
-    if view.controller_online is False:
-        lines.append("!! CONTROLLER OFFLINE: numbers below are frozen")
+    problem = waiting_for(link, controller_seen(view), now, tz)
     floor = view.floor
     if floor is None:
-        lines.append("waiting for the first snapshot from the controller...")
+        lines.append(f"!! NO DATA: {problem}")
         return [line[:width] for line in lines]
+    if problem is not None:
+        lines.append(f"!! {problem}: numbers below are frozen")
     age = now - floor.ts
     if age > STALE_AFTER_S:
         lines.append(f"!! STALE: last snapshot {age:.0f} s ago")
     s = floor.sliding
+    sl_window = f"SL {(s.end - s.start) / 60:.0f}m"  # every windowed value says its window
     lines += [
         "",
         f"FLOOR  waiting {floor.waiting} (longest {_dur(floor.longest_wait_s).strip()})  "
-        f"SL {_pct(s.service_level).strip()} {s.name}, {_pct(floor.today.service_level).strip()}"
-        f" today  ASA {_dur(s.asa_s).strip()}  abandoned {_pct(s.abandon_rate).strip()}",
+        f"SL {_pct(floor.today.service_level).strip()} today  {s.name}: SL "
+        f"{_pct(s.service_level).strip()}, ASA {_dur(s.asa_s).strip()}, abandoned "
+        f"{_pct(s.abandon_rate).strip()}",
         "AGENTS " + "  ".join(f"{state} {n}" for state, n in floor.agents_by_state.items()),
         "",
-        f"{'QUEUE':<12}{'WAIT':>5}{'LONGEST':>9}{'SL 30m':>8}{'SL day':>8}{'ASA':>7}"
+        f"QUEUES  {sl_window}, ASA, ABAND, AHT and OCC: {s.name}; SL day: today",
+        f"{'QUEUE':<12}{'WAIT':>5}{'LONGEST':>9}{sl_window:>8}{'SL day':>8}{'ASA':>7}"
         f"{'ABAND':>7}{'AHT':>7}{'OCC':>6}  AVAIL/BUSY/BREAK",
     ]
     for queue in floor.queues:
@@ -79,15 +101,15 @@ def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
                   f" / p90 {_dur(help_today.ack_p90_s)}"]
     for req in floor.help_open[:8]:
         flag = {0: "", 1: "  ! ESCALATED", 2: "  !! ESCALATED TWICE"}[req.level]
-        who = f" ({req.agent})" if req.agent else ""
+        who = f" ({names.get(req.agent, req.agent)})" if req.agent else ""
         lines.append(f"  desk {req.desk}{who}: {req.state}, {_dur(req.age_s)} ago{flag}")
     if floor.long_holds:
         lines.append("LONG HOLDS  " + ", ".join(
-            f"{h.agent} {_dur(h.hold_s)}" for h in floor.long_holds[:6]))
+            f"{names.get(h.agent, h.agent)} {_dur(h.hold_s)}" for h in floor.long_holds[:6]))
     if view.alerts:
         lines.append(f"ALERTS  {len(view.alerts)} active")
         for alert in sorted(view.alerts.values(), key=lambda a: -a.level)[:4]:
-            lines.append(f"  L{alert.level} {alert.text}")
+            lines.append(f"  L{alert.level} {live_text(alert, now)}")
     for name, r in sorted(view.recorders.items()):
         db = "InfluxDB up" if r.database_up else "!! InfluxDB DOWN"
         lines.append(f"STORAGE  recorder {name}: {r.written:,} stored, {r.spooled:,} spooled,"

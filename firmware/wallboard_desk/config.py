@@ -102,6 +102,16 @@ class DeskConfig(Section):
         return fit_id(f"wallboard-desk-{self.desk.site}-{self.desk.id}")
 
 
+VIRTUAL_DESK = {"id": "d-virtual", "site": "main"}
+VIRTUAL_BROKER = {"host": "127.0.0.1", "port": 1883}
+
+
+def virtual_desk_config(state_dir: Path) -> DeskConfig:
+    """``--virtual`` without ``--config``: desk d-virtual of site main, on a broker here."""
+    return DeskConfig.model_validate({"desk": {**VIRTUAL_DESK, "state_dir": state_dir},
+                                      "mqtt": VIRTUAL_BROKER})
+
+
 def parse_desk_config(text: str, path: str = "desk.toml") -> DeskConfig:
     """Validate TOML text; raise ``ConfigError`` naming ``path``, the key and the reason."""
     return validate_toml(text, path, DeskConfig)

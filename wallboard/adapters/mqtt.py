@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import struct
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes, bool], None]  # topic, payload, retained
 DeliveryHandler = Callable[["Delivery"], None]  # with manual_ack: hand it to ack_all()
 Hook = Callable[[], None]
+FailHook = Callable[[str], None]  # why a connection attempt failed, in a few words
 PublishedHook = Callable[[int], None]  # the mid the broker acknowledged
 PlainHandler = Callable[[str, bytes, bool, int, int], None]  # topic, payload, retained, mid, qos
 
@@ -240,6 +242,7 @@ class MqttLink:
         # Optional hooks, run in paho's thread like the handler (keep them short):
         self.on_connected: Hook | None = None  # after subscribing and the online status
         self.on_disconnected: Hook | None = None
+        self.on_connect_failed: FailHook | None = None  # refused, unreachable, unresolved...
         self.on_published: PublishedHook | None = None  # a QoS 1 publish was acknowledged
         client = _Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                              protocol=mqtt.MQTTv5, manual_ack=manual_ack)
@@ -254,6 +257,7 @@ class MqttLink:
             client.will_set(settings.status_topic, settings.offline_payload, qos=1, retain=True)
         client.on_connect = self._connected
         client.on_disconnect = self._disconnected
+        client.on_connect_fail = self._connect_failed
         client.on_message = self._message
         client.on_plain_publish = self._plain
         client.on_publish = self._published
@@ -276,6 +280,7 @@ class MqttLink:
                                       properties=props)
         except (OSError, ValueError) as exc:
             log.error("mqtt %s:%s: cannot connect: %s", s.host, s.port, exc)
+            self._run_fail_hook(failure_reason(exc))
             return False
         self.client.loop_start()
         return self.connected.wait(timeout)
@@ -319,6 +324,7 @@ class MqttLink:
         s = self.settings
         if reason.is_failure:
             log.error("mqtt %s:%s refused the connection: %s", s.host, s.port, reason)
+            self._run_fail_hook(refusal_reason(reason))
             return
         log.info("mqtt connected to %s:%s as %s (session %s)", s.host, s.port, s.client_id,
                  "resumed" if flags.session_present else "new")
@@ -347,6 +353,20 @@ class MqttLink:
         self.connected.clear()
         if was_connected:
             self._run_hook(self.on_disconnected)
+
+    def _connect_failed(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError``: the exception is the reason.
+        self._run_fail_hook(failure_reason(sys.exc_info()[1]))
+
+    def _run_fail_hook(self, reason: str) -> None:
+        hook = self.on_connect_failed
+        if hook is None:
+            return
+        try:
+            hook(reason)
+        except Exception:  # as for handlers: never let it stop the network thread
+            self.handler_errors += 1
+            log.exception("mqtt: connect-failure hook failed")
 
     def _published(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                    properties: Properties | None) -> None:
@@ -387,6 +407,31 @@ class MqttLink:
         except Exception:  # a bug in a handler must not stop the network thread
             self.handler_errors += 1
             log.exception("mqtt: handler failed on %s (payload %r)", topic[:200], payload[:120])
+
+
+def failure_reason(exc: BaseException | None) -> str:
+    """A failed connection attempt in a few words a screen can show."""
+    if isinstance(exc, socket.gaierror):
+        return "name not resolved"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "TLS certificate not trusted"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}".lower()
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc).lower() if exc is not None else "unknown error"
+
+
+def refusal_reason(reason: Any) -> str:
+    """The broker's refusal (a CONNACK reason code) in a few words."""
+    text = str(reason).lower()
+    if "authori" in text:
+        return "not authorised"
+    return f"refused: {text}"
 
 
 def password_from_env(name: str) -> str | None:

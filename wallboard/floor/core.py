@@ -24,6 +24,7 @@ from wallboard.floor.help import ALERT_KIND, HelpBoard, status
 from wallboard.floor.holds import HoldReminders
 from wallboard.floor.model import FloorModel, Outcome
 from wallboard.floor.settings import FloorSettings
+from wallboard.floor.skew import ahead_reason, clamped
 from wallboard.floor.wellbeing import WellbeingBoard
 from wallboard.floor.workload import SignalLog
 from wallboard.messages import (
@@ -40,6 +41,9 @@ from wallboard.messages import (
     QueueKpi,
 )
 from wallboard.topics import Kind
+
+# Inputs whose time decides where they count; ahead of the clock, they are clamped or refused.
+DATED_INPUTS = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +69,19 @@ class FloorCore:
         self.wellbeing = WellbeingBoard(self.settings.strain, self.settings.wellbeing_every_s)
         self._help_day = float("-inf")
 
-    def fold(self, item: Envelope | Cleared) -> Folded:
-        """Fold one decoded message; never raises for a valid one."""
+    def fold(self, item: Envelope | Cleared, now: float | None = None) -> Folded:
+        """Fold one decoded message received at ``now``; never raises for a valid one.
+
+        An input dated after ``now`` is clamped to it or refused (``floor.skew``); ``now`` None
+        (a history replayed in order) takes every time as it is.
+        """
         if isinstance(item, Cleared):
             return Folded("ignored")
+        if now is not None and item.topic.kind in DATED_INPUTS:
+            reason = ahead_reason(item.topic.kind, item.message.ts, now)
+            if reason is not None:
+                return Folded("refused", reason)
+            item = clamped(item, now)
         msg, topic = item.message, item.topic
         if topic.kind is Kind.CALL:
             outcome, reason = self.model.fold(item)

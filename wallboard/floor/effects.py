@@ -20,6 +20,7 @@ class RaiseAlert:
     desk: str | None = None
     agent: str | None = None
     request: str | None = None
+    since: float | None = None  # when what it is about began: screens keep its age live
 
 
 @dataclass(frozen=True, slots=True)

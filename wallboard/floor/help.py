@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from wallboard.alert_age import help_text
 from wallboard.floor.effects import ClearAlert, Effect, RaiseAlert
 from wallboard.messages import HelpState, HelpStatus, HelpTimes
 
@@ -87,6 +88,11 @@ def level_for(age_s: float, escalate_after_s: float) -> int:
     if age_s >= 2 * escalate_after_s:
         return 2
     return 1 if age_s >= escalate_after_s else 0
+
+
+def alert_text(req: HelpRequest, level: int, now: float) -> str:
+    """The help alert's text at ``now``: the wait in seconds below a minute, never "0 min"."""
+    return help_text(req.desk, req.agent, req.age_s(now), level)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -164,12 +170,9 @@ class HelpBoard:
             level = level_for(req.age_s(now), self.escalate_after_s)
             if level > req.level:
                 self.by_desk[desk] = replace(req, level=level)
-                minutes = req.age_s(now) / 60
-                who = f" ({req.agent})" if req.agent else ""
-                text = (f"Desk {desk}{who} has waited {minutes:.0f} min for a supervisor"
-                        + (": escalated" if level == 2 else ""))
-                effects.append(RaiseAlert(alert_id(desk), level, ALERT_KIND, text,
-                                          desk=desk, agent=req.agent, request=req.request))
+                effects.append(RaiseAlert(
+                    alert_id(desk), level, ALERT_KIND, alert_text(req, level, now), desk=desk,
+                    agent=req.agent, request=req.request, since=req.requested_at))
         return effects
 
     def open_requests(self) -> list[HelpRequest]:

@@ -33,6 +33,7 @@ from kivy.uix.label import Label
 from wallboard.config import WallboardConfig
 from wallboard.kiosk import theme, view
 from wallboard.kiosk.feed import Feed, SendCommand
+from wallboard.kiosk.fit_label import FitLabel  # before board.kv, which uses it
 from wallboard.kiosk.state import Board, Changes, fold
 from wallboard.kiosk.watchdog import Notifier
 from wallboard.messages import DeskCmd, LampState
@@ -91,7 +92,7 @@ class AgentCell(Label):
     lamps: tuple[LampState, LampState, LampState] | None = None
 
 
-class TeamHeader(Label):
+class TeamHeader(FitLabel):
     """A team's name above its agents."""
 
 
@@ -126,6 +127,8 @@ class Kiosk:
         self.clock, self.alarm = clock, alarm
         self.tz = ZoneInfo(config.site.timezone)
         self.names = {q: o.name for q, o in config.queues.items() if o.name}
+        self.agent_names = {a: o.name for a, o in config.agents.items()}
+        self.window_s = config.site.sliding_window_min * 60.0  # until a snapshot says
         self.board = Board()
         self.root = BoardRoot()
         self.page = 0
@@ -215,6 +218,9 @@ class Kiosk:
         for agent in self.cells:
             self.show_cell(agent, now, holds)
         self.show_banner()
+        if self.board.alerts:  # an alert's age moves on with the clock
+            self.ticker_lines = view.ticker(self.board.alerts, now, self.cfg, self.agent_names)
+            self.show_ticker()
 
     # -- headline rows ---------------------------------------------------------------------
 
@@ -238,7 +244,7 @@ class Kiosk:
         if rebuild or wanted != self.page_rows:
             self._build_rows(wanted)
         for row_widget, tiles, queue in zip(self.rows, self.tiles, wanted, strict=True):
-            row = view.row(self.board, self.cfg, queue, self.names)
+            row = view.row(self.board, self.cfg, queue, self.names, self.window_s)
             row_widget.title = row.title
             for tile_widget, t in zip(tiles, row.tiles, strict=True):
                 tile_widget.caption, tile_widget.value, tile_widget.badge = (
@@ -255,7 +261,8 @@ class Kiosk:
         self.page_rows, self.rows, self.tiles = list(wanted), [], []
         for queue in wanted:
             row_widget = QueueRow(queue=queue or "", tile_cols=geo.tile_cols,
-                                  title_font=geo.headline_font * 0.3)
+                                  title_font=geo.headline_font * 0.3,
+                                  title_share=geo.title_share)
             tiles = [Tile(value_font=geo.headline_font) for _ in self.cfg.tiles]
             for t in tiles:
                 row_widget.ids.tiles.add_widget(t)
@@ -270,10 +277,11 @@ class Kiosk:
 
     def show_banner(self) -> None:
         """Show or hide STALE DATA, with its age."""
-        b = view.banner(self.board, self.cfg, self.clock(), self.feed.connected,
-                        self.feed.disconnected_since)
+        b = view.banner(self.board, self.cfg, self.clock(), self.feed.link.state(), self.tz)
         self.root.banner_text = b.text if b else ""
-        self.root.stale = b is not None
+        if self.root.stale != (b is not None):
+            self.root.stale = b is not None
+            self.show_ticker()  # "No alerts" only while the data is live
 
     # -- help requests ---------------------------------------------------------------------
 
@@ -281,14 +289,15 @@ class Kiosk:
         """The open requests, oldest first; rows are reused, ages tick."""
         if not self.cfg.help_panel:
             return
-        views = view.help_views(self.board, self.cfg, self.clock())
+        views = view.help_views(self.board, self.cfg, self.clock(), self.agent_names)
         self.acked_here &= {v.request for v in views}  # forget requests no longer open
         shown = views[:HELP_ROWS]
         extra = len(views) - len(shown)
         hint = " · TAP TO ACKNOWLEDGE" if self.cfg.audience == "supervisor" else ""
         self.root.help_title = (f"HELP REQUESTS · {len(views)} OPEN"
                                 + (f" · {extra} MORE NOT SHOWN" if extra else hint)
-                                if views else "HELP REQUESTS · NONE OPEN")
+                                if views else "HELP REQUESTS · NONE OPEN"
+                                if self.board.floor is not None else view.HELP_NOT_KNOWN)
         box = self.root.ids.help_list
         if [v.desk for v in shown] != list(self.help_rows):
             box.clear_widgets()
@@ -304,7 +313,7 @@ class Kiosk:
             row = self.help_rows[v.desk]
             icon = theme.LEVEL_ICONS[v.level]
             row.request, row.age = v.request, v.age
-            row.who_text = f"{v.who} · desk {v.desk}\n{icon} {v.state} {v.escalation}".rstrip()
+            row.who_text = f"{view.help_who(v)}\n{icon} {v.state} {v.escalation}".rstrip()
             row.colour = theme.LEVEL_COLOURS[v.level]
 
     def _tapped(self, row: HelpRow) -> None:
@@ -334,10 +343,13 @@ class Kiosk:
         if self.alarm is not None and view.escalated(self.alert_levels, alerts):
             self.alarm()
         self.alert_levels = {key: a.level for key, a in alerts.items()}
-        self.ticker_lines = view.ticker(alerts)
-        self.notes = [("STRAIN", line) for line in view.strain_lines(self.board, self.cfg)]
-        self.notes += [("KUDOS", line)
-                       for line in view.kudos_lines(self.board, self.cfg, self.clock())]
+        self.ticker_lines = view.ticker(alerts, self.clock(), self.cfg, self.agent_names)
+        self.notes = [("STRAIN", line)
+                      for line in view.strain_lines(self.board, self.cfg, self.agent_names)]
+        holds = view.long_hold_note(self.board, self.cfg)
+        self.notes += [("HOLDS", holds)] if holds else []
+        self.notes += [("KUDOS", line) for line in
+                       view.kudos_lines(self.board, self.cfg, self.clock(), self.agent_names)]
         self.show_ticker()
 
     def next_alert(self) -> None:
@@ -350,8 +362,8 @@ class Kiosk:
         alerts = self.ticker_lines
         lines = [(f"ALERT {n + 1}/{len(alerts)}", line) for n, line in enumerate(alerts)]
         lines += self.notes
-        if not lines:
-            self.root.ticker_text = "No alerts"
+        if not lines:  # say "No alerts" only as a fact: live data from the controller
+            self.root.ticker_text = "" if self.root.stale else "No alerts"
             return
         place, line = lines[self.ticker_at % len(lines)]
         self.root.ticker_text = f"{place}   {line}"
@@ -374,8 +386,8 @@ class Kiosk:
         grid.clear_widgets()
         old, self.cells, self.blinking = self.cells, {}, set()
         for team, agents in groups:
-            grid.add_widget(TeamHeader(text=f"{team.upper()}\n{len(agents)}",
-                                       size=(fit.cell_w, fit.cell_h), font_size=fit.font))
+            grid.add_widget(TeamHeader(full_text=f"{team.upper()}\n{len(agents)}",
+                                       size=(fit.cell_w, fit.cell_h), nominal_font=fit.font))
             for agent in agents:
                 cell = old.get(agent) or AgentCell(agent=agent)
                 cell.size = (fit.cell_w, fit.cell_h)
@@ -392,7 +404,7 @@ class Kiosk:
         widget = self.cells.get(agent)
         if widget is None:
             return
-        c = view.cell(self.board, self.cfg, agent, now, holds)
+        c = view.cell(self.board, self.cfg, agent, now, holds, self.agent_names)
         widget.text = view.cell_text(c, self.fit, self.cell_chars)
         widget.bg = theme.STATE_COLOURS[c.state]
         widget.color = theme.STATE_TEXT[c.state]

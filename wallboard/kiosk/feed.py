@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from wallboard.errors import BadMessage
+from wallboard.link_status import LinkTracker
 from wallboard.log_limit import LogLimiter
 from wallboard.messages import Cleared, DeskCmd, Envelope, decode
 from wallboard.topics import Kind, subscription
@@ -44,8 +45,8 @@ class Feed:
         self._pending: dict[str, Envelope | Cleared] = {}
         self.received = 0
         self.rejected = 0
-        self.connected = False
-        self.disconnected_since: float | None = clock()
+        # The broker connection; build_kiosk_link replaces it with one naming the broker.
+        self.link = LinkTracker("the broker", "kiosk", clock)
         self._limiter = LogLimiter()
 
     def handle(self, topic: str, payload: bytes, retained: bool = False) -> None:
@@ -72,10 +73,7 @@ class Feed:
             self._pending.clear()
         return items
 
-    def on_connected(self) -> None:
-        """The link is up (paho's thread)."""
-        self.connected, self.disconnected_since = True, None
-
-    def on_disconnected(self) -> None:
-        """The link is down (paho's thread)."""
-        self.connected, self.disconnected_since = False, self.clock()
+    @property
+    def connected(self) -> bool:
+        """Whether the broker link is up now."""
+        return self.link.state().connected

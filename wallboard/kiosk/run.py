@@ -6,6 +6,7 @@ Kivy import; ``run_kiosk`` does it first.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -79,17 +80,57 @@ def save_screenshot(target: Path) -> Path:
     return target
 
 
+def open_window(window: Window) -> Any:
+    """Open Kivy's window; full screen, make sure it covers the display (see ``fullscreen``)."""
+    from kivy.base import EventLoop
+
+    EventLoop.ensure_window()
+    kivy_window = EventLoop.window
+    if kivy_window is None:
+        raise RuntimeError("Kivy could not open a window")
+    if window.size is None:
+        from wallboard.kiosk.fullscreen import cover_display
+
+        cover_display(kivy_window)
+    log.info("kiosk: window %dx%d", *kivy_window.size)
+    return kivy_window
+
+
+def layout_boxes(kiosk: Any, kivy_window: Any) -> dict[str, Any]:
+    """Where the screen's parts are, in screenshot pixels: [left, top, right, bottom], y down."""
+    height = kivy_window.height
+
+    def box(widget: Any) -> list[int]:
+        x, y = widget.to_window(*widget.pos)
+        return [round(x), round(height - y - widget.height), round(x + widget.width),
+                round(height - y)]
+
+    ids = kiosk.root.ids
+    parts = {"root": kiosk.root, "header": ids.site.parent, "site": ids.site,
+             "clock": ids.clock, "rows": ids.rows, "lower": ids.lower, "ticker": ids.ticker,
+             "banner": ids.banner, "help_panel": kiosk.help_panel, "grid": kiosk.grid}
+    return {
+        "window": list(kivy_window.size),
+        "boxes": {name: box(w) for name, w in parts.items() if w.get_root_window()},
+        "rows": [{"title": row.title, "box": box(row), "tiles": [box(t) for t in tiles]}
+                 for row, tiles in zip(kiosk.rows, kiosk.tiles, strict=True)],
+    }
+
+
 def run_kiosk(config: WallboardConfig, window: Window, screenshot: Path | None = None,
-              after_s: float = 5.0, clock: Callable[[], float] = time.time) -> int:
+              after_s: float = 5.0, clock: Callable[[], float] = time.time,
+              layout: Path | None = None) -> int:
     """Run the wall screen until closed; with ``screenshot``, save one after ``after_s``.
 
     ``clock`` is the wall clock, except for screenshots of a simulated floor in the past.
+    ``layout``, with ``screenshot``: also write where each part of the screen is, as JSON.
     """
     cfg = config.kiosk
     if screenshot is not None:
         cfg = cfg.model_copy(update={"kiosk_mode": False})
         config = config.model_copy(update={"kiosk": cfg})
     prepare_kivy(cfg, window)
+    kivy_window = open_window(window)  # before any widget: they size to the real window
     from kivy.clock import Clock
 
     from wallboard.bootstrap import build_kiosk_link
@@ -115,6 +156,9 @@ def run_kiosk(config: WallboardConfig, window: Window, screenshot: Path | None =
             try:
                 path = save_screenshot(screenshot)
                 print(f"saved {path}")
+                if layout is not None:
+                    layout.write_text(json.dumps(layout_boxes(kiosk, kivy_window), indent=1))
+                    print(f"saved {layout}")
             except (OSError, RuntimeError) as exc:
                 log.error("screenshot failed: %s", exc)
                 result["code"] = 1

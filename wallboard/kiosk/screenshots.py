@@ -1,32 +1,34 @@
 """``make screenshots``: the default wall screen for a simulated 200-agent floor, as PNGs.
 
-Like ``wallboard demo``, it starts a private mosquitto, the controller and the simulator on a
-shared simulated clock (a busy Monday morning, joined after a warm-up), plus a private Xvfb.
-Then it renders ``wallboard kiosk`` once per audience, each in its own process (Kivy allows
-one window per process), on that same clock so the numbers are live, not stale.
+Like ``wallboard demo``, it starts a private mosquitto, the controller and the simulator: a
+busy Monday morning happening now, its warm-up folded before the controller publishes, so the
+first snapshot is already a plausible floor, and the agents have display names. Then it
+renders ``wallboard kiosk`` once per audience on a private Xvfb, each in its own process
+(Kivy allows one window per process), on the wall clock like any screen.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import os
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from wallboard.adapters.mqtt import MqttLink
 from wallboard.bootstrap import build_controller, link_settings
 from wallboard.clock import ScaledClock
 from wallboard.config import parse_config
-from wallboard.demo import WARM_UP, busy_moment
+from wallboard.demo import warm_up
+from wallboard.demo_floor import DEMO_PROFILE, busy_zone
 from wallboard.devservices import Mosquitto, Xvfb
 from wallboard.services.simulate import publish_paced
-from wallboard.sim.floor import SimSettings, simulate
+from wallboard.sim.floor import SimSettings
+from wallboard.sim.names import agents_toml
 
 SITE = "demo"
 AUDIENCES = {
@@ -35,11 +37,12 @@ AUDIENCES = {
 }
 
 
-def kiosk_toml(broker: Mosquitto, audience: str, state_dir: Path) -> str:
-    """The demo floor's config with one audience's kiosk section."""
+def kiosk_toml(broker: Mosquitto, audience: str, state_dir: Path, agents: int) -> str:
+    """The demo floor's config with one audience's kiosk section and the agents' names."""
     return (f'[site]\nid = "{SITE}"\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
             f'[controller]\nstate_dir = "{state_dir}"\n'
-            f'[kiosk]\nid = "wall-{audience}"\n{AUDIENCES[audience]}\n')
+            f'[kiosk]\nid = "wall-{audience}"\n{AUDIENCES[audience]}\n'
+            + agents_toml(agents))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after", type=float, default=6.0,
                         help="seconds each screen collects data before its screenshot")
     parser.add_argument("--shoot", choices=sorted(AUDIENCES), help=argparse.SUPPRESS)
-    parser.add_argument("--clock-start", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
@@ -60,45 +62,44 @@ def main(argv: list[str] | None = None) -> int:
         from wallboard.kiosk.run import Window, run_kiosk
 
         return run_kiosk(load_config(args.config), Window(size=(width, height)),
-                         screenshot=args.out / f"kiosk-{args.shoot}.png", after_s=args.after,
-                         clock=ScaledClock(args.clock_start))
+                         screenshot=args.out / f"kiosk-{args.shoot}.png", after_s=args.after)
     return _shoot_all(args)
 
 
 def _shoot_all(args: argparse.Namespace) -> int:
-    tz = ZoneInfo("UTC")
-    joined = busy_moment(dt.date.today(), tz)
-    clock = ScaledClock(joined.timestamp())
+    now = time.time()
+    clock = ScaledClock(now, wall=time.time)
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wallboard-shots-")))
         broker = stack.enter_context(Mosquitto())
         display = stack.enter_context(Xvfb())
-        config = parse_config(kiosk_toml(broker, "floor", tmp / "controller"))
+        config = parse_config(kiosk_toml(broker, "floor", tmp / "controller", args.agents))
         controller = build_controller(config, clock=clock)
         sim_link = MqttLink(link_settings(config, "wallboard-simulator-shots", None,
                                           clock=clock))
         settings = SimSettings(agents=args.agents, queues=6, site=SITE,
-                               root=config.mqtt.topic_root, seed=7, timezone=tz.key)
-        events = simulate(settings, (joined - WARM_UP).timestamp())
-        threads = [threading.Thread(target=controller.run, args=(stop,)),
-                   threading.Thread(target=publish_paced,
-                                    args=(events, sim_link, clock, stop, config.mqtt.topic_root))]
-        sim_link.start()
-        for thread in threads:
-            thread.start()
+                               root=config.mqtt.topic_root, seed=7, timezone=busy_zone(now),
+                               profile=DEMO_PROFILE)
+        threads: list[threading.Thread] = []
         try:
-            # The warm-up's events go out at once; give the controller time to fold them.
-            stop.wait(10)
+            sim_link.start()
+            live = warm_up(controller, sim_link, settings, now, clock, stop)
+            threads = [threading.Thread(target=controller.run, args=(stop,)),
+                       threading.Thread(target=publish_paced,
+                                        args=(live, sim_link, clock, stop,
+                                              config.mqtt.topic_root))]
+            for thread in threads:
+                thread.start()
             code = 0
             for audience in AUDIENCES:
                 path = tmp / f"{audience}.toml"
-                path.write_text(kiosk_toml(broker, audience, tmp / "controller"))
+                path.write_text(kiosk_toml(broker, audience, tmp / "controller", args.agents))
                 env = dict(os.environ, DISPLAY=display.display or "")
                 result = subprocess.run(
                     [sys.executable, "-m", "wallboard.kiosk.screenshots", "--shoot", audience,
-                     "--config", str(path), "--clock-start", str(clock()),
-                     "--out", str(args.out), "--size", args.size, "--after", str(args.after)],
+                     "--config", str(path), "--out", str(args.out), "--size", args.size,
+                     "--after", str(args.after)],
                     env=env, timeout=180, check=False)
                 code = code or result.returncode
             return code

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from wallboard.alert_age import help_text, live_text
+from wallboard.floor.help import ALERT_KIND as HELP_ALERT_KIND
 from wallboard.kiosk.config import LOWER_IS_WORSE, KioskConfig, Metric, Threshold
 from wallboard.kiosk.state import Board
+from wallboard.kiosk.textfit import ELLIPSIS, SEPARATORS
 from wallboard.kiosk.theme import (
     DASH,
     HELP_LEVELS,
@@ -21,6 +26,7 @@ from wallboard.kiosk.theme import (
     STATE_WORDS,
     Level,
 )
+from wallboard.link_status import WAITING_FOR_CONTROLLER, ControllerSeen, LinkState, waiting_for
 from wallboard.messages import (
     LAMP_PATTERNS,
     AgentStateName,
@@ -46,6 +52,9 @@ CAPTIONS: dict[Metric, str] = {
 RATIOS: frozenset[str] = frozenset({"service_level", "service_level_today", "abandon_rate",
                                     "occupancy"})
 DURATIONS: frozenset[str] = frozenset({"longest_wait", "asa", "aht"})
+# Metrics over the sliding window: their caption names it (SL TODAY already says its own).
+WINDOWED: frozenset[str] = frozenset({"service_level", "asa", "abandon_rate", "aht", "occupancy"})
+DEFAULT_WINDOW_S = 1800.0  # site.sliding_window_min's default, in seconds
 FLOOR_TITLE = "ALL QUEUES"
 
 
@@ -153,12 +162,31 @@ def badge(level: Level) -> str:
     return f"{LEVEL_ICONS[level]} {LEVEL_WORDS[level]}"
 
 
+def window_text(seconds: float) -> str:
+    """A sliding window's length as a caption says it: 30 MIN, 90 MIN, 4 H."""
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes // 60} H" if minutes >= 120 and minutes % 60 == 0 else f"{minutes} MIN"
+
+
+def caption(metric: Metric, window_s: float) -> str:
+    """A tile's caption; a value over the sliding window says which, e.g. ASA · 30 MIN."""
+    base = CAPTIONS[metric]
+    return f"{base} · {window_text(window_s)}" if metric in WINDOWED else base
+
+
 def tile(snapshot: KpiSnapshot | None, queue: str | None, metric: Metric,
-         config: KioskConfig) -> TileView:
-    """One tile; a missing snapshot shows a dash at level none."""
+         config: KioskConfig, window_s: float = DEFAULT_WINDOW_S) -> TileView:
+    """One tile; a missing snapshot shows a dash at level none.
+
+    The window is the snapshot's own (what the controller measured over); ``window_s``, the
+    site's configured length, stands in until a snapshot arrives.
+    """
     value = None if snapshot is None else metric_value(snapshot, metric)
     level = level_of(metric, value, config.threshold(queue, metric))
-    return TileView(CAPTIONS[metric], format_metric(metric, value), level, badge(level))
+    if snapshot is not None:
+        window_s = snapshot.sliding.end - snapshot.sliding.start
+    return TileView(caption(metric, window_s), format_metric(metric, value), level,
+                    badge(level))
 
 
 def shown_queues(board: Board, config: KioskConfig) -> list[str]:
@@ -179,31 +207,42 @@ def pages(board: Board, config: KioskConfig) -> list[list[str | None]]:
 
 
 def row(board: Board, config: KioskConfig, queue: str | None,
-        names: dict[str, str] | None = None) -> RowView:
+        names: dict[str, str] | None = None, window_s: float = DEFAULT_WINDOW_S) -> RowView:
     """One row of tiles for ``queue`` (None: the floor)."""
     snapshot = board.floor if queue is None else board.queues.get(queue)
     title = FLOOR_TITLE if queue is None else (names or {}).get(queue, queue)
-    return RowView(queue, title.upper(),
-                   tuple(tile(snapshot, queue, metric, config) for metric in config.tiles))
+    return RowView(queue, title.upper(), tuple(tile(snapshot, queue, metric, config, window_s)
+                                               for metric in config.tiles))
 
 
 # -- staleness -----------------------------------------------------------------------------
 
 
-def banner(board: Board, config: KioskConfig, now: float, connected: bool,
-           disconnected_since: float | None) -> Banner | None:
-    """The STALE DATA banner, with the age, or None while the numbers are live."""
-    if not connected:
-        since = f" for {clock_text(now - disconnected_since)}" if disconnected_since else ""
-        return Banner(f"STALE DATA · no broker connection{since}")
+def controller_seen(board: Board) -> ControllerSeen:
+    """What the board has heard from the controller: a snapshot, its status, when alive."""
+    status = board.controller
+    times = [t for t in (status.ts if status else None, board.floor.ts if board.floor else None)
+             if t is not None]
+    return ControllerSeen(heard=board.floor is not None,
+                          online=status.online if status is not None else None,
+                          last_alive=max(times) if times else None)
+
+
+def banner(board: Board, config: KioskConfig, now: float, link: LinkState,
+           tz: ZoneInfo | None = None) -> Banner | None:
+    """NO DATA with what the screen waits for, STALE DATA with why, or None while live."""
+    problem = waiting_for(link, controller_seen(board), now, tz)
     if board.floor is None:
-        return Banner("STALE DATA · waiting for the first update from the controller")
+        return Banner(f"NO DATA · {problem or WAITING_FOR_CONTROLLER}")
+    if problem is not None:
+        return Banner(f"STALE DATA · {problem}")
     age = now - board.floor.ts
     if age > config.stale_after_s:
         return Banner(f"STALE DATA · last update {clock_text(age)} ago")
-    if board.controller is not None and not board.controller.online:
-        return Banner("STALE DATA · the controller is offline")
     return None
+
+
+HELP_NOT_KNOWN = "HELP REQUESTS · NOT KNOWN YET"  # before the controller's first snapshot
 
 
 # -- help requests -------------------------------------------------------------------------
@@ -211,7 +250,8 @@ def banner(board: Board, config: KioskConfig, now: float, connected: bool,
 OPEN_STATES = {"requested": "WAITING", "acknowledged": "ON THE WAY"}
 
 
-def help_views(board: Board, config: KioskConfig, now: float) -> tuple[HelpView, ...]:
+def help_views(board: Board, config: KioskConfig, now: float,
+               names: Mapping[str, str] | None = None) -> tuple[HelpView, ...]:
     """Open requests, oldest first, with an age that ticks with ``now``."""
     open_ = [(desk, h) for desk, h in board.help.items() if h.state in OPEN_STATES]
     open_.sort(key=lambda item: (item[1].requested_at, item[0]))
@@ -219,7 +259,7 @@ def help_views(board: Board, config: KioskConfig, now: float) -> tuple[HelpView,
     for desk, h in open_:
         level: Level = HELP_LEVELS[h.level] if h.state == "requested" else "ok"
         views.append(HelpView(
-            desk=desk, request=h.request, who=who(h.agent, desk, config),
+            desk=desk, request=h.request, who=who(h.agent, desk, config, names),
             age=clock_text(now - h.requested_at), state=OPEN_STATES[h.state],
             escalation=HELP_WORDS[h.level] if h.state == "requested" else "", level=level))
     return tuple(views)
@@ -245,13 +285,27 @@ def initials(agent: str) -> str:
     return (letters if len(letters) >= 2 else agent[:2]).upper()
 
 
-def who(agent: str | None, desk: str | None, config: KioskConfig) -> str:
-    """An agent as this screen's audience may see them."""
+def who(agent: str | None, desk: str | None, config: KioskConfig,
+        names: Mapping[str, str] | None = None) -> str:
+    """An agent as this screen's audience may see them; "" when nothing meaningful may be.
+
+    ``names`` are display names by agent id (``[agents.<id>]``). Masked floor screens show
+    initials of a display name, never of an id (a017 gives "A0", which tells nobody
+    anything), else the desk, else nothing.
+    """
+    name = names.get(agent) if names is not None and agent is not None else None
+    at_desk = f"desk {desk}" if desk else ""
     if config.audience == "supervisor" or config.mask_names == "none":
-        return agent or desk or "?"
-    if config.mask_names == "desk":
-        return f"desk {desk}" if desk else "desk ?"
-    return initials(agent) if agent else "?"
+        return name or agent or at_desk
+    if config.mask_names == "initials" and name:
+        return initials(name)
+    return at_desk
+
+
+def help_who(v: HelpView) -> str:
+    """A help row's first line: who, and the desk unless that is already who."""
+    desk = f"desk {v.desk}"
+    return desk if v.who in ("", desk) else f"{v.who} · {desk}"
 
 
 def minutes_text(seconds: float) -> str:
@@ -261,11 +315,17 @@ def minutes_text(seconds: float) -> str:
 
 
 def cell(board: Board, config: KioskConfig, agent: str, now: float,
-         long_holds: dict[str, float]) -> CellView:
-    """One agent's cell as of ``now``."""
+         long_holds: dict[str, float], names: Mapping[str, str] | None = None) -> CellView:
+    """One agent's cell as of ``now``.
+
+    Individual indicators reach supervisor screens only: a floor screen marks no long hold
+    and times no hold (a timer would single the agent out just the same); it shows a count.
+    """
     st = board.agents[agent]
-    held = long_holds.get(agent)
-    word = f"{STATE_WORDS[st.state]} {minutes_text(now - st.since)}"
+    supervisor = config.audience == "supervisor"
+    held = long_holds.get(agent) if supervisor else None
+    word = (STATE_WORDS[st.state] if st.state == "hold" and not supervisor
+            else f"{STATE_WORDS[st.state]} {minutes_text(now - st.since)}")
     detail = ""
     if held is not None:  # the controller's hold time, to the second: it is the alarm
         word, detail = f"HOLD {clock_text(held)}", "LONG HOLD"
@@ -280,7 +340,7 @@ def cell(board: Board, config: KioskConfig, agent: str, now: float,
         if light is not None and (online is None or online.online):
             lamps = (light.red, light.amber, light.green)
     return CellView(
-        label=who(agent, st.desk, config), state=st.state, word=word, detail=detail,
+        label=who(agent, st.desk, config, names), state=st.state, word=word, detail=detail,
         long_hold=held is not None, lamps=lamps)
 
 
@@ -292,7 +352,8 @@ def strain_text(wb: AgentWellbeing | None) -> str:
     return f"STRAIN {wb.score:.0f}"
 
 
-def strain_lines(board: Board, config: KioskConfig) -> list[str]:
+def strain_lines(board: Board, config: KioskConfig,
+                 names: Mapping[str, str] | None = None) -> list[str]:
     """For a supervisor's ticker: each agent with a suggestion, and the reasons behind it,
     weightiest first. Never on a floor screen, which never receives them either."""
     if config.audience != "supervisor":
@@ -303,21 +364,31 @@ def strain_lines(board: Board, config: KioskConfig) -> list[str]:
     for agent, wb in flagged:
         reasons = [c.reason for c in sorted(wb.components, key=lambda c: -c.points)
                    if c.points > 0]
-        lines.append(f"♥ {agent}: {wb.suggestion_text or wb.suggestion} — " + "; ".join(reasons))
+        shown = who(agent, None, config, names)
+        lines.append(f"♥ {shown}: {wb.suggestion_text or wb.suggestion} — " + "; ".join(reasons))
     return lines
 
 
-def kudos_lines(board: Board, config: KioskConfig, now: float) -> list[str]:
+def kudos_lines(board: Board, config: KioskConfig, now: float,
+                names: Mapping[str, str] | None = None) -> list[str]:
     """Callers' compliments for the ticker, newest first: recognition, on every screen."""
     if board.floor is None:
         return []
     lines = []
     for k in board.floor.kudos:
         seated = board.agents.get(k.agent)
-        name = who(k.agent, seated.desk if seated is not None else None, config)
-        lines.append(f"★ Kudos to {name}: a caller's compliment, "
+        name = who(k.agent, seated.desk if seated is not None else None, config, names)
+        lines.append(f"★ Kudos{f' to {name}' if name else ''}: a caller's compliment, "
                      f"{minutes_text(now - k.at)} ago")
     return lines
+
+
+def long_hold_note(board: Board, config: KioskConfig) -> str | None:
+    """A floor screen's count of long holds (who is for supervisors); None when there are none."""
+    if config.audience == "supervisor" or board.floor is None or not board.floor.long_holds:
+        return None
+    n = len(board.floor.long_holds)
+    return f"{n} caller{'s' if n != 1 else ''} on a long hold"
 
 
 def lamp_lit(state: LampState, now: float, step_s: float) -> bool:
@@ -358,8 +429,14 @@ LINE_EM = 1.3  # a Roboto line is about 1.17 em, plus a margin
 
 
 def cut(text: str, chars: int) -> str:
-    """``text`` cut to ``chars`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= chars else text[:max(1, chars - 1)] + "\u2026"
+    """``text`` cut to ``chars`` characters with an ellipsis, at a word if that keeps half."""
+    if len(text) <= chars:
+        return text
+    head = text[:max(1, chars - 1)]
+    boundary = text.rfind(" ", 0, len(head) + 1)  # a space right after the head counts
+    if boundary >= chars // 2:
+        head = text[:boundary].rstrip(SEPARATORS)
+    return head + ELLIPSIS
 
 
 def cell_chars(fit: GridFit) -> int:
@@ -401,10 +478,27 @@ def _best_columns(slots: int, width: float, height: float, lines: int) -> GridFi
 # -- alerts --------------------------------------------------------------------------------
 
 
-def ticker(alerts: dict[str, Alert]) -> list[str]:
-    """Alert lines for the ticker, most severe first, then oldest."""
+def ticker(alerts: dict[str, Alert], now: float, config: KioskConfig | None = None,
+           names: Mapping[str, str] | None = None) -> list[str]:
+    """Alert lines for the ticker, most severe first, then oldest; ages as of ``now``.
+
+    With ``config``, a help alert names the agent as this audience may see them (a masked
+    floor screen must not read the id the controller wrote into the text).
+    """
     ordered = sorted(alerts.values(), key=lambda a: (-a.level, a.ts))
-    return [f"{LEVEL_ICONS['alert' if a.level >= 2 else 'warn']} {a.text}" for a in ordered]
+    return [f"{LEVEL_ICONS['alert' if a.level >= 2 else 'warn']} "
+            f"{alert_line(a, now, config, names)}" for a in ordered]
+
+
+def alert_line(alert: Alert, now: float, config: KioskConfig | None,
+               names: Mapping[str, str] | None) -> str:
+    """One alert's words as of ``now`` for this screen."""
+    if (config is None or alert.kind != HELP_ALERT_KIND or alert.desk is None
+            or alert.since is None):
+        return live_text(alert, now)
+    shown = who(alert.agent, alert.desk, config, names)
+    named = None if shown in ("", f"desk {alert.desk}") else shown
+    return help_text(alert.desk, named, max(now, alert.ts) - alert.since, alert.level)
 
 
 def escalated(before: dict[str, int], alerts: dict[str, Alert]) -> bool:
@@ -419,6 +513,8 @@ ROWS = 0.55
 ROWS_PORTRAIT = 0.6
 TICKER = 0.04
 TITLE_SHARE = 0.14  # of the width, for the queue name left of its tiles
+# Portrait is narrow: a long word ("TECHNICAL") needs a wider column to stay whole.
+TITLE_SHARE_PORTRAIT = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +525,7 @@ class Geometry:
     rows_share: float
     tile_cols: int
     headline_font: float
+    title_share: float = TITLE_SHARE
 
 
 def geometry(width: float, height: float, rows: int, tiles: int) -> Geometry:
@@ -442,7 +539,8 @@ def geometry(width: float, height: float, rows: int, tiles: int) -> Geometry:
     cols = min(tiles, 2) if portrait else tiles
     lines = math.ceil(tiles / max(1, cols))
     row_h = height * share / max(1, rows) / lines
-    tile_w = width * (1 - TITLE_SHARE) / max(1, cols)
+    title = TITLE_SHARE_PORTRAIT if portrait else TITLE_SHARE
+    tile_w = width * (1 - title) / max(1, cols)
     # A tile holds a caption line (a quarter of the number's size) above the number; the
     # widest value, "100%" or "12:34", is about 2.6 em of a bold face.
-    return Geometry(portrait, share, cols, min(row_h / 1.32, tile_w / 2.75))
+    return Geometry(portrait, share, cols, min(row_h / 1.32, tile_w / 2.75), title)

@@ -33,6 +33,12 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe
          "--mute-audio", "--hide-scrollbars")
 # Body attribute page.py's script sets once every chart is drawn.
 RENDERED = "document.body !== null && document.body.dataset.rendered === 'true'"
+# Per chart element: every drawn text (titles, ticks, annotations), and the tick labels of
+# its first y axis, as a reader sees them.
+DRAWN_TEXT = """Object.fromEntries(Array.from(document.querySelectorAll('.chart'), (el) => [
+  el.id, {text: Array.from(el.querySelectorAll('text'), (t) => t.textContent).join(' | '),
+          yticks: Array.from(el.querySelectorAll('.subplot.xy .ytick text'),
+                             (t) => t.textContent)}]))"""
 
 
 class BrowserError(WallboardError, RuntimeError):
@@ -48,6 +54,8 @@ class PageCheck:
     errors: tuple[str, ...]  # console errors, uncaught exceptions, browser-logged errors
     rendered: bool  # the page said it had drawn every chart
     svgs: int  # plotly's drawn charts: <svg class="main-svg"> elements (two per chart)
+    texts: dict[str, str] = field(default_factory=dict)  # chart element id -> drawn text
+    y_ticks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # first y axis' labels
 
     def outside_requests(self) -> tuple[str, ...]:
         """Requests for anything but the page itself and inline data."""
@@ -190,13 +198,16 @@ def check_page(path: Path, *, screenshot: Path | None = None, width: int = 1400,
                     time.sleep(0.1)
             svgs = int(browser.evaluate("document.querySelectorAll('svg.main-svg').length",
                                         session) or 0)
+            drawn = browser.evaluate(DRAWN_TEXT, session) or {}
             if screenshot is not None:
                 _shoot(browser, session, width, screenshot)
         finally:
             _stop(browser)
     requests = tuple(e["params"]["request"]["url"] for e in browser.events
                      if e.get("method") == "Network.requestWillBeSent")
-    return PageCheck(url, requests, tuple(_problems(browser.events)), rendered, svgs)
+    return PageCheck(url, requests, tuple(_problems(browser.events)), rendered, svgs,
+                     {key: value["text"] for key, value in drawn.items()},
+                     {key: tuple(value["yticks"]) for key, value in drawn.items()})
 
 
 def _shoot(browser: _Session, session: str, width: int, png: Path) -> None:

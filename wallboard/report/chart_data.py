@@ -40,19 +40,20 @@ class ServiceLevel:
 
 @dataclass(frozen=True, slots=True)
 class OfferedHeatmap:
-    """Calls offered, summed per weekday (Monday = 0) and local hour over the range."""
+    """Calls offered, summed per weekday (Monday = 0) and local hour over the range; None
+    for a cell no hour of the range fell in, so a short range claims nothing of the rest."""
 
-    calls: tuple[tuple[float, ...], ...]  # [weekday][hour]
+    calls: tuple[tuple[float | None, ...], ...]  # [weekday][hour]
 
     def peak(self) -> tuple[int, int]:
         """(weekday, hour) of the busiest cell; the earliest one if several tie."""
-        cells = ((self.calls[d][h], -d, -h) for d in range(7) for h in range(24))
+        cells = ((self.calls[d][h] or 0.0, -d, -h) for d in range(7) for h in range(24))
         _, day, hour = max(cells)
         return -day, -hour
 
     def total(self) -> float:
         """Every call offered in the range."""
-        return sum(map(sum, self.calls))
+        return sum(calls or 0.0 for day in self.calls for calls in day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,8 @@ class AbandonAht:
     days: tuple[dt.date, ...]
     day_abandon_rate: Maybe
     day_aht_s: Maybe
+    day_offered: Maybe = ()  # the controller's 'today' counts at the day's (or range's) end
+    day_answered: Maybe = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +147,10 @@ def service_level(rows: Sequence[Row], scope: ReportScope) -> ServiceLevel:
 
 def offered_heatmap(rows: Sequence[Row]) -> OfferedHeatmap:
     """Hourly counts (bucket starts in site time) folded into weekday x hour."""
-    grid = [[0.0] * 24 for _ in range(7)]
+    grid: list[list[float | None]] = [[None] * 24 for _ in range(7)]
     for row in rows:
-        grid[row.time.weekday()][row.time.hour] += row.number("offered") or 0.0
+        day, hour = row.time.weekday(), row.time.hour
+        grid[day][hour] = (grid[day][hour] or 0.0) + (row.number("offered") or 0.0)
     return OfferedHeatmap(tuple(tuple(day) for day in grid))
 
 
@@ -161,6 +165,8 @@ def abandon_aht(interval_rows: Sequence[Row], day_rows: Sequence[Row]) -> Abando
         days=tuple(r.time.date() for r in day_rows),
         day_abandon_rate=tuple(r.number("abandon_rate") for r in day_rows),
         day_aht_s=tuple(r.number("aht_s") for r in day_rows),
+        day_offered=tuple(r.number("offered") for r in day_rows),
+        day_answered=tuple(r.number("answered") for r in day_rows),
     )
 
 

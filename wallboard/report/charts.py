@@ -1,7 +1,9 @@
 """The report's six plotly figures, each titled with the question it answers. Pure.
 
 Plotly.js draws dates as wall-clock times and ignores offsets, so every time is passed as
-the site's local time without one.
+the site's local time without one. A chart, or a panel of one, with nothing to draw says
+"No data for this period" in words where its axes would be, and hides the axes: empty axes
+would invent a scale (plotly's default is -1 to 6) the data never had.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from wallboard.report.scope import ReportScope
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # date.weekday() order
 
 GOOD, BAD, NEUTRAL, SECOND = "#2e7d32", "#c62828", "#1565c0", "#ef6c00"
+NO_DATA = "No data for this period"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"  # installed, never fetched
 HEIGHT = 420
 
@@ -76,22 +79,37 @@ def _layout(figure: go.Figure, title: str, subtitle: str, height: int = HEIGHT,
     return figure
 
 
-def _no_data(figure: go.Figure, text: str, **where: Any) -> None:
-    figure.add_annotation(text=text, showarrow=False, font={"size": 14, "color": "#666"},
-                          xref=where.get("xref", "paper"), yref=where.get("yref", "paper"),
-                          x=where.get("x", 0.5), y=where.get("y", 0.5))
+def _empty(figure: go.Figure, what: str, panel: str = "") -> None:
+    """Say in words that a panel (``""``, ``"2"``, ...) has nothing to draw; hide its axes."""
+    layout = figure.layout
+    # In the middle of the panel, in page terms, centred: plotly.js misplaces an "x domain"
+    # reference to a hidden axis, and anchors text near a page edge by that edge.
+    x0, x1 = layout[f"xaxis{panel}"].domain or (0.0, 1.0)
+    y0, y1 = layout[f"yaxis{panel}"].domain or (0.0, 1.0)
+    figure.add_annotation(text=f"<b>{NO_DATA}</b><br>{what}", showarrow=False,
+                          font={"size": 14, "color": "#666"}, xref="paper", yref="paper",
+                          x=(x0 + x1) / 2, y=(y0 + y1) / 2, xanchor="center",
+                          yanchor="middle")
+    figure.update_layout({f"xaxis{panel}": {"visible": False},
+                          f"yaxis{panel}": {"visible": False}})
+
+
+def _empty_finding(what: str) -> str:
+    """The one-line finding of a chart with nothing to draw."""
+    return f"{NO_DATA}: {what}."
+
+
+def ratio_range(values: Sequence[float | None]) -> list[float]:
+    """A 0-100% axis range fitted to ``values``: never below 0 nor past 100%, and never
+    squashed to a sliver by a handful of calls."""
+    top = max((v for v in values if v is not None), default=0.0)
+    return [0.0, min(1.0, max(0.05, top * 1.15))]
 
 
 def service_level_chart(data: ServiceLevel) -> Chart:
     """Bars per interval, green where the target was met, with the target as a line."""
     met = data.met()
-    figure = go.Figure(go.Bar(
-        x=local(data.times), y=list(data.values), name="service level",
-        marker_color=[GOOD if ok else BAD for ok in met],
-        hovertemplate="%{x}<br>SL %{y:.1%}<extra></extra>"))
-    figure.add_hline(y=data.target, line_dash="dash", line_color="#333",
-                     annotation_text=f"target {data.target:.0%}",
-                     annotation_position="top left")
+    figure = go.Figure()
     window = ("the interval" if data.window_min == INTERVAL_MIN
               else f"the {data.window_min} minutes before its end")
     _layout(figure, f"Did each {INTERVAL_MIN}-minute interval meet the {data.target:.0%} "
@@ -100,8 +118,15 @@ def service_level_chart(data: ServiceLevel) -> Chart:
             f"red missed", yaxis={"tickformat": ".0%", "range": [0, 1.05]}, showlegend=False,
             bargap=0.1)
     if not data.values:
-        _no_data(figure, "No service level recorded in this range")
-        return Chart("service-level", figure, "No service level recorded in this range.")
+        _empty(figure, "no service level recorded")
+        return Chart("service-level", figure, _empty_finding("no service level recorded"))
+    figure.add_trace(go.Bar(
+        x=local(data.times), y=list(data.values), name="service level",
+        marker_color=[GOOD if ok else BAD for ok in met],
+        hovertemplate="%{x}<br>SL %{y:.1%}<extra></extra>"))
+    figure.add_hline(y=data.target, line_dash="dash", line_color="#333",
+                     annotation_text=f"target {data.target:.0%}",
+                     annotation_position="top left")
     finding = (f"{sum(met)} of {len(met)} intervals met the target "
                f"({sum(met) / len(met):.0%}).")
     return Chart("service-level", figure, finding)
@@ -110,18 +135,19 @@ def service_level_chart(data: ServiceLevel) -> Chart:
 def offered_chart(data: OfferedHeatmap) -> Chart:
     """Weekday x hour heatmap, Monday on top, the busiest cell labelled."""
     hours = [f"{h:02d}:00" for h in range(24)]
-    figure = go.Figure(go.Heatmap(
-        z=[list(day) for day in data.calls], x=hours, y=list(WEEKDAYS), colorscale="YlOrRd",
-        colorbar={"title": {"text": "calls"}},
-        hovertemplate="%{y} %{x}<br>%{z:,.0f} calls offered<extra></extra>"))
+    figure = go.Figure()
     _layout(figure, "When do calls arrive, by weekday and hour?",
-            "Calls offered, all queues, summed over the range, in site time",
-            yaxis={"autorange": "reversed"}, xaxis={"dtick": 1})
+            "Calls offered, all queues, summed over the range, in site time; blank: hours "
+            "outside the range", yaxis={"autorange": "reversed"}, xaxis={"dtick": 1})
     if data.total() == 0:
-        _no_data(figure, "No calls offered in this range")
-        return Chart("offered", figure, "No calls offered in this range.")
+        _empty(figure, "no calls offered")
+        return Chart("offered", figure, _empty_finding("no calls offered"))
+    figure.add_trace(go.Heatmap(
+        z=[list(day) for day in data.calls], x=hours, y=list(WEEKDAYS), colorscale="YlOrRd",
+        zmin=0, colorbar={"title": {"text": "calls"}}, hoverongaps=False,
+        hovertemplate="%{y} %{x}<br>%{z:,.0f} calls offered<extra></extra>"))
     day, hour = data.peak()
-    calls = data.calls[day][hour]
+    calls = data.calls[day][hour] or 0.0
     figure.add_annotation(x=hours[hour], y=WEEKDAYS[day], text=f"peak {calls:,.0f}",
                           showarrow=True, arrowhead=2, ax=40, ay=-30, bgcolor="white")
     finding = (f"Busiest hour: {WEEKDAYS[day]} {hour:02d}:00-{hour + 1:02d}:00, "
@@ -129,18 +155,25 @@ def offered_chart(data: OfferedHeatmap) -> Chart:
     return Chart("offered", figure, finding)
 
 
-def _day_noon(days: Sequence[dt.date], day_start: dt.time) -> list[str]:
-    """Where a day's figure sits on a time axis: half a day after the site's day starts."""
-    return local([dt.datetime.combine(d, day_start) + dt.timedelta(hours=12) for d in days])
+def _day_noon(days: Sequence[dt.date], day_start: dt.time,
+              within: tuple[dt.datetime, dt.datetime] | None = None) -> list[str]:
+    """Where a day's figure sits on a time axis: half a day after the site's day starts,
+    kept inside the range (site wall-clock times), so a short range is not stretched."""
+    noons = [dt.datetime.combine(d, day_start) + dt.timedelta(hours=12) for d in days]
+    if within is not None:
+        first, last = (t.replace(tzinfo=None) for t in within)
+        noons = [min(max(noon, first), last) for noon in noons]
+    return local(noons)
 
 
-def abandon_aht_chart(data: AbandonAht, day_start: dt.time) -> Chart:
+def abandon_aht_chart(data: AbandonAht, day_start: dt.time,
+                      within: tuple[dt.datetime, dt.datetime] | None = None) -> Chart:
     """Two stacked panels: abandon rate and AHT, thin per interval, bold per day."""
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                            subplot_titles=("Abandon rate (short abandons excluded)",
                                            "Average handle time (talk + hold + wrap-up)"))
     step = dt.timedelta(minutes=INTERVAL_MIN)
-    noons = _day_noon(data.days, day_start)
+    noons = _day_noon(data.days, day_start, within)
     times, rates = broken(data.times, data.abandon_rate, step)
     figure.add_trace(go.Scatter(x=times, y=rates, name="abandon rate", mode="lines",
                                 line={"width": 1, "color": BAD}), row=1, col=1)
@@ -153,20 +186,34 @@ def abandon_aht_chart(data: AbandonAht, day_start: dt.time) -> Chart:
     figure.add_trace(go.Scatter(x=noons, y=list(data.day_aht_s), mode="lines+markers",
                                 name="AHT, day", line={"width": 3, "color": NEUTRAL}),
                      row=2, col=1)
-    figure.update_yaxes(tickformat=".0%", rangemode="tozero", row=1, col=1)
+    all_rates = [*data.abandon_rate, *data.day_abandon_rate]
+    figure.update_yaxes(tickformat=".0%", range=ratio_range(all_rates), row=1, col=1)
     figure.update_yaxes(ticksuffix=" s", rangemode="tozero", row=2, col=1)
     _layout(figure, "Are more callers giving up, and are calls getting longer?",
             f"Thin: the last {INTERVAL_MIN} minutes at each interval's end; bold: each day's "
             f"total", height=HEIGHT + 120)
     day_rates = [r for r in data.day_abandon_rate if r is not None]
     day_ahts = [a for a in data.day_aht_s if a is not None]
-    if not (day_rates or data.abandon_rate) and not (day_ahts or data.aht_s):
-        _no_data(figure, "No abandon rate or AHT recorded in this range")
-        return Chart("abandon-aht", figure, "No abandon rate or AHT recorded in this range.")
-    finding = (f"Daily abandon rate {min(day_rates):.1%} to {max(day_rates):.1%}; daily AHT "
-               f"{min(day_ahts):.0f} s to {max(day_ahts):.0f} s." if day_rates and day_ahts
-               else "Per-interval figures only: no whole day in this range.")
-    return Chart("abandon-aht", figure, finding)
+    has_rates = any(r is not None for r in all_rates)
+    has_ahts = any(a is not None for a in (*data.aht_s, *data.day_aht_s))
+    if not has_rates:
+        _empty(figure, "no abandon rate recorded")
+    if not has_ahts:
+        _empty(figure, "no handle time recorded", "2")
+    if not has_rates and not has_ahts:
+        return Chart("abandon-aht", figure, _empty_finding("no abandon rate or AHT recorded"))
+    parts = []
+    offered = sum(n for n in data.day_offered if n is not None)
+    answered = sum(n for n in data.day_answered if n is not None)
+    if any(n is not None for n in data.day_offered):
+        parts.append(f"{offered:,.0f} calls offered, {answered:,.0f} answered")
+    if day_rates and day_ahts:
+        parts.append(f"daily abandon rate {min(day_rates):.1%} to {max(day_rates):.1%}; "
+                     f"daily AHT {min(day_ahts):.0f} s to {max(day_ahts):.0f} s")
+    else:
+        parts.append("per-interval figures only: no day's figures in this range")
+    finding = "; ".join(parts)
+    return Chart("abandon-aht", figure, finding[0].upper() + finding[1:] + ".")
 
 
 def help_chart(data: HelpResponse, raw_days: int, escalate_after_s: float) -> Chart:
@@ -190,9 +237,8 @@ def help_chart(data: HelpResponse, raw_days: int, escalate_after_s: float) -> Ch
                                                      "symbol": "diamond"},
                 showlegend=False, hoverinfo="skip"), row=1, col=1)
     if data.ack is None and data.resolve is None:
-        _no_data(figure, f"Individual help times are kept {raw_days} days:<br>"
-                         f"this range starts earlier, or had no requests",
-                 xref="x domain", yref="y domain")
+        _empty(figure, f"individual help times are kept {raw_days} days:<br>"
+                       f"this range starts earlier,<br>or had no requests")
     days = [day_label(d) for d in data.days]
     for name, values, colour, dash in (
             ("ack p50", data.ack_p50_s, NEUTRAL, "dot"), ("ack p90", data.ack_p90_s, NEUTRAL,
@@ -213,25 +259,47 @@ def help_chart(data: HelpResponse, raw_days: int, escalate_after_s: float) -> Ch
     figure.update_xaxes(title_text="seconds", row=1, col=1)
     figure.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=1)
     figure.update_yaxes(ticksuffix=" s", rangemode="tozero", row=1, col=2)
+    figure.update_yaxes(rangemode="tozero", row=1, col=3)
     _layout(figure, "How fast were help requests answered, and how often did they escalate?",
             f"An unacknowledged request raises an alert after {escalate_after_s:.0f} s and "
             f"escalates after {2 * escalate_after_s:.0f} s; red bars: a day with escalations")
+    heard = bool(data.days)  # the controller's snapshots were recorded for some day
+    if not any(v is not None for v in (*data.ack_p50_s, *data.ack_p90_s,
+                                       *data.resolve_p50_s, *data.resolve_p90_s)):
+        _empty(figure, "no help request handled", "2")
+    alerts = sum(data.alerts)
+    if not alerts:
+        # With the floor recorded, no alert point means none was raised; without, nothing
+        # is known.
+        _empty(figure, "no help alert raised" if heard else "nothing recorded", "3")
     spread = data.ack or data.resolve
-    if spread is None and not data.days and not data.alerts:
-        return Chart("help", figure, "No help requests in this range.")
+    if spread is None and not heard and not alerts:
+        return Chart("help", figure, _empty_finding("no help requests recorded"))
     parts = []
     if data.ack is not None and (p90 := data.ack.at(90)) is not None:
         parts.append(f"90% acknowledged within {p90:.0f} s")
     if data.resolve is not None and (p90 := data.resolve.at(90)) is not None:
         parts.append(f"90% resolved within {p90:.0f} s")
-    parts.append(f"{sum(data.alerts):,.0f} help alerts")
-    return Chart("help", figure, "; ".join(parts) + ".")
+    if alerts:
+        parts.append(f"{alerts:,.0f} help alerts raised or escalated")
+    elif heard:
+        parts.append("no help alert raised")
+    finding = "; ".join(parts)
+    return Chart("help", figure, finding[0].upper() + finding[1:] + ".")
 
 
 def staffing_chart(data: Staffing, scope: ReportScope) -> Chart:
     """Required (Erlang C) against staffed agents, understaffed intervals marked in red."""
     times, short = local(data.times), data.understaffed()
     figure = go.Figure()
+    _layout(figure, "Were enough agents on the phones to meet the target?",
+            f"Per {INTERVAL_MIN} minutes: agents Erlang C needs for the calls offered at that "
+            f"interval's AHT ({scope.sl_target:.0%} in {scope.sl_threshold_s:.0f} s, occupancy "
+            f"≤ {scope.max_occupancy:.0%}), against agents logged in and not on a break",
+            yaxis={"rangemode": "tozero"})
+    if not data.times:
+        _empty(figure, "no calls or agents recorded")
+        return Chart("staffing", figure, _empty_finding("no calls or agents recorded"))
     figure.add_trace(go.Scatter(x=times, y=list(data.required), name="required (Erlang C)",
                                 mode="lines", line={"shape": "hv", "color": "#333"}))
     figure.add_trace(go.Scatter(x=times, y=list(data.staffed), name="staffed",
@@ -241,14 +309,6 @@ def staffing_chart(data: Staffing, scope: ReportScope) -> Chart:
         y=[v for v, s in zip(data.staffed, short, strict=True) if s],
         name=f"understaffed ({sum(short)} intervals)", mode="markers",
         marker={"color": BAD, "size": 7, "symbol": "x"}))
-    _layout(figure, "Were enough agents on the phones to meet the target?",
-            f"Per {INTERVAL_MIN} minutes: agents Erlang C needs for the calls offered at that "
-            f"interval's AHT ({scope.sl_target:.0%} in {scope.sl_threshold_s:.0f} s, occupancy "
-            f"≤ {scope.max_occupancy:.0%}), against agents logged in and not on a break",
-            yaxis={"rangemode": "tozero"})
-    if not data.times:
-        _no_data(figure, "No calls or agents recorded in this range")
-        return Chart("staffing", figure, "No calls or agents recorded in this range.")
     busy = sum(1 for need in data.required if need)
     return Chart("staffing", figure,
                  f"{sum(short)} of {busy} intervals with calls were understaffed.")
@@ -256,17 +316,19 @@ def staffing_chart(data: Staffing, scope: ReportScope) -> Chart:
 
 def team_chart(data: TeamStrain) -> Chart:
     """Team x hour heatmap of mean strain scores."""
-    figure = go.Figure(go.Heatmap(
-        z=[list(row) for row in data.scores], x=local(data.times), y=list(data.teams),
-        colorscale="Reds", zmin=0, colorbar={"title": {"text": "strain"}},
-        hovertemplate="%{y} %{x}<br>mean strain %{z:.0f}<extra></extra>"))
+    figure = go.Figure()
     _layout(figure, "Which teams carried the most strain, and when?",
             f"Mean workload strain score (0-100) per team and hour; teams with at least "
             f"{data.min_group} agents logged in only, never individuals",
             yaxis={"autorange": "reversed"})
     if not data.teams:
-        _no_data(figure, f"No team of {data.min_group} or more agents reported in this range")
-        return Chart("teams", figure, "No team wellbeing data in this range.")
+        _empty(figure, f"no team of {data.min_group} or more agents reported")
+        return Chart("teams", figure, _empty_finding(
+            f"no team of {data.min_group} or more agents reported"))
+    figure.add_trace(go.Heatmap(
+        z=[list(row) for row in data.scores], x=local(data.times), y=list(data.teams),
+        colorscale="Reds", zmin=0, zmax=100, colorbar={"title": {"text": "strain"}},
+        hoverongaps=False, hovertemplate="%{y} %{x}<br>mean strain %{z:.0f}<extra></extra>"))
     means = {team: sum(v for v in row if v is not None) / max(1, sum(v is not None
                                                                       for v in row))
              for team, row in zip(data.teams, data.scores, strict=True)}
@@ -281,7 +343,8 @@ def report_charts(data: ReportData) -> list[Chart]:
     return [
         service_level_chart(data.service_level),
         offered_chart(data.offered),
-        abandon_aht_chart(data.abandon_aht, scope.day_start),
+        abandon_aht_chart(data.abandon_aht, scope.day_start,
+                          (scope.period.start, scope.period.end)),
         help_chart(data.help, scope.raw_retention_days, scope.escalate_after_s),
         staffing_chart(data.staffing, scope),
         team_chart(data.teams),

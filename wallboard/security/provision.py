@@ -36,6 +36,8 @@ from wallboard.topics import ID_PATTERN
 
 PASSWD_BINARY = "mosquitto_passwd"
 BROKER_ACCOUNT = "mosquitto"  # Debian's broker user: it must be able to read both files
+PRIVATE = 0o600  # the password hashes and the ACL: for the broker's account only
+GROUP_READABLE = 0o640  # only for a file the broker reads through its group: root:mosquitto
 OPTIONS = {"role": "--role", "id": "--id", "site": "--site", "root": "--root",
            "host": "--broker-host", "port": "--broker-port"}
 
@@ -72,6 +74,8 @@ def provision(device: Device, *, password_file: Path, acl_file: Path,
         text = merge(NEW_FILE_HEADER if old is None else old, device)
         if text != old:
             _write(acl_file, text, new=old is None)
+        else:  # unchanged, yet an older run or a hand may have left it open
+            os.chmod(acl_file, file_mode(acl_file.stat(), _broker_ids()))
         _set_password(binary, password_file, device.username, secret)
     except OSError as exc:
         raise ProvisionError(f"{exc.filename or acl_file}: {exc.strerror or exc}") from None
@@ -80,36 +84,62 @@ def provision(device: Device, *, password_file: Path, acl_file: Path,
     return Provisioned(device.username, secret)
 
 
+def file_mode(existing: os.stat_result | None, broker: tuple[int, int] | None) -> int:
+    """The mode the password file or the ACL ends with, whatever the umask: 0600, except
+    0640 for an existing file that the broker's account (``broker``: its uid and gid) can
+    read only through its group, as in a root:mosquitto 0640 layout. Never for others."""
+    if (existing is not None and broker is not None and existing.st_uid != broker[0]
+            and existing.st_gid == broker[1] and existing.st_mode & stat.S_IRGRP):
+        return GROUP_READABLE
+    return PRIVATE
+
+
+def _broker_ids() -> tuple[int, int] | None:
+    """The broker account's uid and gid, if this machine has one."""
+    try:
+        account = pwd.getpwnam(BROKER_ACCOUNT)
+    except KeyError:
+        return None
+    return account.pw_uid, account.pw_gid
+
+
 def _set_password(binary: str, path: Path, username: str, secret: str) -> None:
     """Add or replace the user's line; create the file (-c) only if it does not exist."""
-    new = not path.exists()
-    argv = [binary, *(["-c"] if new else []), str(path), username]
+    before = path.stat() if path.exists() else None
+    argv = [binary, *(["-c"] if before is None else []), str(path), username]
     # On stdin, not with -b: a password in argv is visible to every local user in ps.
+    # umask 077: mosquitto_passwd 2.0.11 (Debian 12) creates the file with the umask, so
+    # under the usual 022 the hashes would be world-readable until the chmod below.
     result = subprocess.run(argv, input=f"{secret}\n{secret}\n", capture_output=True,
-                            text=True, timeout=60, check=False)
+                            text=True, timeout=60, check=False, umask=0o077)
     if result.returncode != 0:
         output = (result.stderr + result.stdout).strip()
         reason = output[output.rfind("Error:"):] if "Error:" in output else output
         raise ProvisionError(f"{PASSWD_BINARY} failed on {path}: "
                              f"{' '.join(reason.split()) or f'exit code {result.returncode}'}")
-    if new:
+    # Whatever the version did (rewrite in place, or a new file in its place), set the mode
+    # and owner explicitly rather than trusting it.
+    os.chmod(path, file_mode(before, _broker_ids()))
+    if before is None:
         _hand_to_broker(path)
+    elif os.geteuid() == 0 and (path.stat().st_uid, path.stat().st_gid) != (
+            before.st_uid, before.st_gid):
+        os.chown(path, before.st_uid, before.st_gid)
 
 
 def _write(path: Path, text: str, *, new: bool) -> None:
-    """Replace the file in one step, keeping its mode and owner; a new one is 0600."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    """Replace the file in one step, keeping its owner; the mode as ``file_mode`` says."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600 from birth
     tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        if not new:
-            st = path.stat()
-            os.chmod(tmp, stat.S_IMODE(st.st_mode))
-            if os.geteuid() == 0:
-                os.chown(tmp, st.st_uid, st.st_gid)
+        st = None if new else path.stat()
+        os.chmod(tmp, file_mode(st, _broker_ids()))
+        if st is not None and os.geteuid() == 0:
+            os.chown(tmp, st.st_uid, st.st_gid)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -121,13 +151,9 @@ def _write(path: Path, text: str, *, new: bool) -> None:
 def _hand_to_broker(path: Path) -> None:
     """Give a file this run created to the broker's account (as root), which reads it on
     every reload after dropping root; mosquitto warns about files it does not own."""
-    if os.geteuid() != 0:
-        return
-    try:
-        account = pwd.getpwnam(BROKER_ACCOUNT)
-    except KeyError:
-        return
-    os.chown(path, account.pw_uid, account.pw_gid)
+    broker = _broker_ids()
+    if os.geteuid() == 0 and broker is not None:
+        os.chown(path, *broker)
 
 
 def run_provision(*, role: str, device_id: str, site: str, root: str, password_file: Path,

@@ -109,7 +109,7 @@ class ControllerService:
                 except BadMessage as exc:
                     log.warning("journal: skipped %s", exc)
                     continue
-                if self.core.fold(item).outcome in ("applied", "held"):
+                if self.core.fold(item, now).outcome in ("applied", "held"):
                     replayed += 1
             self._dirty.update([FLOOR, *self.core.model.queues])
         log.info("restored %d journaled messages", replayed)
@@ -131,7 +131,7 @@ class ControllerService:
             if item.topic.site != self.site:
                 self.counts["other_site"] += 1
                 return
-            folded = self.core.fold(item)
+            folded = self.core.fold(item, now)
             self.counts[folded.outcome] += 1
             if folded.reason is not None:
                 self._problem(now, "%s %s: %s", folded.outcome, topic,
@@ -165,7 +165,8 @@ class ControllerService:
                            effect.status, retain=True)
             elif isinstance(effect, RaiseAlert):
                 alert = Alert(ts=now, level=effect.level, kind=effect.kind, text=effect.text,
-                              desk=effect.desk, agent=effect.agent, request=effect.request)
+                              desk=effect.desk, agent=effect.agent, request=effect.request,
+                              since=effect.since)
                 self._send(self._alert_topic(effect.alert), alert, retain=True)
                 self.counts["alerts_raised"] += 1
             elif isinstance(effect, ClearAlert):

@@ -11,6 +11,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from wallboard.errors import BadMessage
+from wallboard.link_status import LinkTracker
 from wallboard.messages import (
     Alert,
     Cleared,
@@ -42,6 +43,8 @@ class Watcher:
     def __init__(self, root: str, site: str, clock: Clock = time.time) -> None:
         self.root, self.site, self.clock = root, site, clock
         self.view = FloorView()
+        self.link: LinkTracker | None = None  # the broker connection, when the shell tracks it
+        self.names: dict[str, str] = {}  # agents' display names, from the config
         self.bad = 0
         self.lock = threading.Lock()
 
@@ -68,15 +71,16 @@ class Watcher:
         elif isinstance(msg, Alert):
             self.view.alerts[item.topic.id("alert")] = msg
         elif isinstance(msg, ServiceStatus) and item.topic.id("service") == "controller":
-            self.view.controller_online = msg.online
+            self.view.controller_online, self.view.controller_ts = msg.online, msg.ts
         elif isinstance(msg, RecorderHealth):
             self.view.recorders[item.topic.id("recorder")] = msg
 
     def lines(self, tz: ZoneInfo | None = None) -> list[str]:
         """The view as of now."""
         width = shutil.get_terminal_size((100, 40)).columns
+        link = self.link.state() if self.link is not None else None
         with self.lock:
-            return render(self.view, self.clock(), self.site, tz, width)
+            return render(self.view, self.clock(), self.site, tz, width, link, self.names)
 
 
 def draw(watcher: Watcher, stop: threading.Event, out: TextIO = sys.stdout,

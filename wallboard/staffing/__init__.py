@@ -19,7 +19,7 @@ service level 0, the average wait has no finite value (null in JSON) and occupan
 
 Erlang C assumes random (Poisson) arrivals and that no caller hangs up. Real callers do
 abandon, so real waits come out somewhat shorter than forecast: the plan errs on the safe side.
-The formulas and their published checks are in ``kpi-definitions.md`` ("Erlang C").
+The formulas and their published checks are in ``docs/kpi.md`` ("Erlang C").
 """
 
 from __future__ import annotations

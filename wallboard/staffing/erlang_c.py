@@ -1,7 +1,7 @@
 """Erlang C: what a queue with N agents can expect, and the fewest agents that meet a target.
 
 Pure: numbers in, numbers out; no I/O and no clock. The formulas are those of
-``kpi-definitions.md`` ("Erlang C"). P(wait) comes from the Erlang B recurrence, which never
+``docs/kpi.md`` ("Erlang C"). P(wait) comes from the Erlang B recurrence, which never
 forms factorials or powers, so it stays finite and accurate for thousands of agents.
 
 When N <= A the agents cannot keep up: the queue grows without end, so every call waits
