@@ -426,20 +426,27 @@ HELP_BOARD = Board(help={
 })
 
 
-def test_help_views_open_requests_oldest_first():
+def test_help_views_waiting_requests_first_then_oldest_first():
     assert help_views(HELP_BOARD, kiosk(), T0) == (
-        HelpView("d1", "r1", "bob.jones", "3:20", "ON THE WAY", "", "ok"),
         HelpView("d2", "r2", "desk d2", "2:10", "WAITING", "ESCALATED TWICE", "alert"),
         HelpView("d6", "r6", "ann.lee", "1:10", "WAITING", "ESCALATED", "alert"),
         HelpView("d3", "r3", "jane.smith", "0:30", "WAITING", "", "warn"),
+        HelpView("d1", "r1", "bob.jones", "3:20", "ON THE WAY", "", "ok"),
     )
 
 
+def test_a_waiting_request_is_never_pushed_off_the_panel_by_answered_ones():
+    board = Board(help={f"d{n}": help_status("acknowledged", T0 - 600 + n, request=f"r{n}")
+                        for n in range(8)})
+    board.help["d9"] = help_status("requested", T0 - 5, request="r9")
+    assert help_views(board, kiosk(), T0)[0].desk == "d9"
+
+
 @pytest.mark.parametrize(("now", "ages"), [
-    (T0, ["3:20", "2:10", "1:10", "0:30"]),
-    (T0 + 1, ["3:21", "2:11", "1:11", "0:31"]),
-    (T0 + 45, ["4:05", "2:55", "1:55", "1:15"]),
-    (T0 + 3400, ["1:00:00", "58:50", "57:50", "57:10"]),
+    (T0, ["2:10", "1:10", "0:30", "3:20"]),
+    (T0 + 1, ["2:11", "1:11", "0:31", "3:21"]),
+    (T0 + 45, ["2:55", "1:55", "1:15", "4:05"]),
+    (T0 + 3400, ["58:50", "57:50", "57:10", "1:00:00"]),
 ])
 def test_help_ages_tick_with_now(now, ages):
     assert [v.age for v in help_views(HELP_BOARD, kiosk(), now)] == ages
