@@ -285,6 +285,50 @@ def test_every_stop_signal_cleans_up_like_ctrl_c(demo_env, tmp_path, sig, group)
         demo.kill()
 
 
+class TerminalDemo(Demo):
+    """A demo on a real terminal (a pty), which can be closed under it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], tmp: Path) -> None:
+        self.err_path = tmp / "err.txt"
+        self.master, slave = os.openpty()
+        with self.err_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "wallboard.cli", "demo", *args], cwd=ROOT_DIR,
+                stdin=slave, stdout=slave, stderr=err, env=env, start_new_session=True)
+        os.close(slave)
+        os.set_blocking(self.master, False)
+        self.out = bytearray()
+
+    def read(self) -> str:
+        with contextlib.suppress(BlockingIOError, OSError):
+            self.out.extend(os.read(self.master, 1 << 16))
+        return self.out.decode(errors="replace")
+
+    def hang_up(self) -> tuple[int, str]:
+        """Close the terminal, as closing its window does, then SIGHUP its process group."""
+        before = len(self.stderr())
+        os.close(self.master)
+        os.killpg(self.proc.pid, signal.SIGHUP)
+        code = self.proc.wait(30)
+        return code, self.stderr()[before:]
+
+
+def test_a_closed_terminal_stops_the_demo_cleanly_though_nothing_can_be_written(
+        demo_env, tmp_path):
+    """After the hang-up, writing to the terminal fails (EIO): the demo still exits 0."""
+    demo = TerminalDemo(["--agents", "20"], demo_env, tmp_path)
+    try:
+        config_dir, _ = demo.attach()
+        demo.wait_out("QUEUE")
+        children = demo.children()
+        dirs = [config_dir, *_service_dirs(children)]
+        code, said = demo.hang_up()
+        assert "Traceback" not in said, said
+        _assert_stopped_cleanly(demo, code, said, children, dirs)
+    finally:
+        demo.kill()
+
+
 def _grab(display: str) -> Image.Image:
     from PIL import ImageGrab
 

@@ -21,7 +21,7 @@ from wallboard.report.chart_data import (
     staffing,
     team_strain,
 )
-from wallboard.report.charts import Chart, broken, ratio_range, report_charts
+from wallboard.report.charts import Chart, broken, line_mode, ratio_range, report_charts
 from wallboard.report.page import report_html
 from wallboard.report.period import Period, period_of
 from wallboard.report.progress import Progress, bar_text
@@ -371,3 +371,43 @@ def test_a_short_range_s_day_figure_sits_inside_the_range():
     days = [t for t in chart.figure.to_plotly_json()["data"] if t["name"].endswith(", day")]
     assert [list(t["x"]) for t in days] == [["2026-11-16 10:00"]] * 2  # not at noon
     assert chart.finding.startswith("120 calls offered, 110 answered; daily abandon rate 4.0%")
+
+
+def test_a_single_interval_is_drawn_in_place_on_the_range_s_axis():
+    """A demo's first hour: one interval of service level, one of staffing. Plotly alone
+    would draw the lone bar across a sub-second axis and the lone points not at all."""
+    day = ReportScope("hq", "UTC", Period(MONDAY_9 - dt.timedelta(hours=9),
+                                          MONDAY_9 + dt.timedelta(hours=15)))
+    answers = {
+        q.FLOOR_INTERVALS: [result(["service_level", "abandon_rate", "aht_s", "staffed"],
+                                   (at(0), 0.9, 0.02, 250.0, 12.0))],
+        q.DEMAND_INTERVALS: [{"statement_id": 0, "series": [
+            {"name": "call", "tags": {"event": "offered"},
+             "columns": ["time", "calls", "handle_s", "handles"],
+             "values": [[at(-1), 20, None, None], [at(-0.5), 25, None, None],
+                        [at(0), 30, None, None]]},
+            {"name": "call", "tags": {"event": "completed"},
+             "columns": ["time", "calls", "handle_s", "handles"],
+             "values": [[at(-1), 18, 4500.0, 18], [at(-0.5), 24, 6000.0, 24],
+                        [at(0), 28, 7000.0, 28]]}]}],
+    }
+    charts = {c.key: c for c in report_charts(report_data(day, answers))}
+    whole_day = ["2026-11-16 00:00", "2026-11-17 00:00"]
+    for key in ("service-level", "abandon-aht", "staffing"):
+        assert list(charts[key].figure.layout.xaxis.range) == whole_day, key
+    (bar,) = charts["service-level"].figure.data
+    assert list(bar.x) == ["2026-11-16 09:00"] and list(bar.width) == [30 * 60_000]
+    thin = [t for t in charts["abandon-aht"].figure.data if t.name in ("abandon rate", "AHT")]
+    assert [t.mode for t in thin] == ["lines+markers"] * 2
+    staffed = next(t for t in charts["staffing"].figure.data if t.name == "staffed")
+    assert staffed.mode == "lines+markers"
+    assert charts["staffing"].finding == (
+        "0 of 1 intervals with calls and a staffed count were understaffed; agents staffed "
+        "not recorded for 2 of 3.")
+
+
+@pytest.mark.parametrize(("values", "mode"), [
+    ([1.0] * 49, "lines"), ([1.0] * 48 + [None] * 10, "lines+markers"), ([], "lines+markers"),
+    ([None, 0.5], "lines+markers")])
+def test_only_a_sparse_series_gets_markers(values, mode):
+    assert line_mode(values) == mode

@@ -192,8 +192,11 @@ def run_demo(*, agents: int = 200, queues: int = 6, speed: float = 1.0, seed: in
                 timer.cancel()
         finally:
             demo.shut_down()
-    out.write("\ndemo stopped: controller, recorder, simulator, broker and database are down\n")
-    out.flush()
+    # After SIGHUP the terminal may be gone: everything is down, so there is no one to tell.
+    with contextlib.suppress(OSError):
+        out.write("\ndemo stopped: controller, recorder, simulator, broker and database are "
+                  "down\n")
+        out.flush()
     return 0
 
 

@@ -34,6 +34,7 @@ GOOD, BAD, NEUTRAL, SECOND = "#2e7d32", "#c62828", "#1565c0", "#ef6c00"
 NO_DATA = "No data for this period"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"  # installed, never fetched
 HEIGHT = 420
+SPARSE_POINTS = 48  # a day of intervals: fewer points than this get markers as well as lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,17 @@ def broken(times: Sequence[dt.datetime], values: Sequence[float | None],
         xs.append(local([when])[0])
         ys.append(value)
     return xs, ys
+
+
+def period_axis(period: tuple[dt.datetime, dt.datetime]) -> dict[str, Any]:
+    """A time axis spanning the report's range: a few intervals of data are drawn in place
+    instead of stretched over a sub-second axis, as plotly does with a single point."""
+    return {"range": local(list(period)), "type": "date"}  # site wall-clock, like the data
+
+
+def line_mode(values: Sequence[float | None]) -> str:
+    """Lines for a long series; with few points, markers too, so a lone interval shows."""
+    return "lines" if sum(v is not None for v in values) > SPARSE_POINTS else "lines+markers"
 
 
 def day_label(day: dt.date) -> str:
@@ -106,7 +118,8 @@ def ratio_range(values: Sequence[float | None]) -> list[float]:
     return [0.0, min(1.0, max(0.05, top * 1.15))]
 
 
-def service_level_chart(data: ServiceLevel) -> Chart:
+def service_level_chart(data: ServiceLevel,
+                        period: tuple[dt.datetime, dt.datetime] | None = None) -> Chart:
     """Bars per interval, green where the target was met, with the target as a line."""
     met = data.met()
     figure = go.Figure()
@@ -120,8 +133,12 @@ def service_level_chart(data: ServiceLevel) -> Chart:
     if not data.values:
         _empty(figure, "no service level recorded")
         return Chart("service-level", figure, _empty_finding("no service level recorded"))
+    if period is not None:
+        figure.update_xaxes(period_axis(period))
     figure.add_trace(go.Bar(
         x=local(data.times), y=list(data.values), name="service level",
+        # An interval wide, wherever it sits: alone, plotly would size a bar by guesswork.
+        width=[INTERVAL_MIN * 60_000] * len(data.values), offset=0,
         marker_color=[GOOD if ok else BAD for ok in met],
         hovertemplate="%{x}<br>SL %{y:.1%}<extra></extra>"))
     figure.add_hline(y=data.target, line_dash="dash", line_color="#333",
@@ -175,13 +192,13 @@ def abandon_aht_chart(data: AbandonAht, day_start: dt.time,
     step = dt.timedelta(minutes=INTERVAL_MIN)
     noons = _day_noon(data.days, day_start, within)
     times, rates = broken(data.times, data.abandon_rate, step)
-    figure.add_trace(go.Scatter(x=times, y=rates, name="abandon rate", mode="lines",
+    figure.add_trace(go.Scatter(x=times, y=rates, name="abandon rate", mode=line_mode(rates),
                                 line={"width": 1, "color": BAD}), row=1, col=1)
     figure.add_trace(go.Scatter(x=noons, y=list(data.day_abandon_rate), mode="lines+markers",
                                 name="abandon rate, day", line={"width": 3, "color": BAD}),
                      row=1, col=1)
     times, ahts = broken(data.times, data.aht_s, step)
-    figure.add_trace(go.Scatter(x=times, y=ahts, name="AHT", mode="lines",
+    figure.add_trace(go.Scatter(x=times, y=ahts, name="AHT", mode=line_mode(ahts),
                                 line={"width": 1, "color": NEUTRAL}), row=2, col=1)
     figure.add_trace(go.Scatter(x=noons, y=list(data.day_aht_s), mode="lines+markers",
                                 name="AHT, day", line={"width": 3, "color": NEUTRAL}),
@@ -189,6 +206,8 @@ def abandon_aht_chart(data: AbandonAht, day_start: dt.time,
     all_rates = [*data.abandon_rate, *data.day_abandon_rate]
     figure.update_yaxes(tickformat=".0%", range=ratio_range(all_rates), row=1, col=1)
     figure.update_yaxes(ticksuffix=" s", rangemode="tozero", row=2, col=1)
+    if within is not None:
+        figure.update_xaxes(period_axis(within))
     _layout(figure, "Are more callers giving up, and are calls getting longer?",
             f"Thin: the last {INTERVAL_MIN} minutes at each interval's end; bold: each day's "
             f"total", height=HEIGHT + 120)
@@ -302,16 +321,20 @@ def staffing_chart(data: Staffing, scope: ReportScope) -> Chart:
         return Chart("staffing", figure, _empty_finding("no calls or agents recorded"))
     figure.add_trace(go.Scatter(x=times, y=list(data.required), name="required (Erlang C)",
                                 mode="lines", line={"shape": "hv", "color": "#333"}))
+    figure.update_xaxes(period_axis((scope.period.start, scope.period.end)))
     figure.add_trace(go.Scatter(x=times, y=list(data.staffed), name="staffed",
-                                mode="lines", line={"color": NEUTRAL}))
+                                mode=line_mode(data.staffed), line={"color": NEUTRAL}))
     figure.add_trace(go.Scatter(
         x=[t for t, s in zip(times, short, strict=True) if s],
         y=[v for v, s in zip(data.staffed, short, strict=True) if s],
         name=f"understaffed ({sum(short)} intervals)", mode="markers",
         marker={"color": BAD, "size": 7, "symbol": "x"}))
-    busy = sum(1 for need in data.required if need)
-    return Chart("staffing", figure,
-                 f"{sum(short)} of {busy} intervals with calls were understaffed.")
+    busy = [have for need, have in zip(data.required, data.staffed, strict=True) if need]
+    known = sum(1 for have in busy if have is not None)
+    finding = f"{sum(short)} of {known} intervals with calls and a staffed count were understaffed"
+    if known < len(busy):  # the controller's snapshots, which count agents, are missing there
+        finding += f"; agents staffed not recorded for {len(busy) - known} of {len(busy)}"
+    return Chart("staffing", figure, finding + ".")
 
 
 def team_chart(data: TeamStrain) -> Chart:
@@ -341,7 +364,7 @@ def report_charts(data: ReportData) -> list[Chart]:
     """All six charts, in reading order."""
     scope = data.scope
     return [
-        service_level_chart(data.service_level),
+        service_level_chart(data.service_level, (scope.period.start, scope.period.end)),
         offered_chart(data.offered),
         abandon_aht_chart(data.abandon_aht, scope.day_start,
                           (scope.period.start, scope.period.end)),
