@@ -66,6 +66,11 @@ def start_kiosk(screen: Screen, mosquitto: Mosquitto) -> Iterator[Any]:
         return running
 
     yield start
+    stop_all(screen, started)
+
+
+def stop_all(screen: Screen, started: list[Running]) -> None:
+    """Take the kiosks a test started off the window and off the broker."""
     for running in started:
         running.kiosk.stop()
         screen.window.remove_widget(running.kiosk.root)
@@ -383,10 +388,7 @@ def unconnected(screen: Screen) -> Iterator[Any]:
         return running
 
     yield start
-    for running in started:
-        running.kiosk.stop()
-        screen.window.remove_widget(running.kiosk.root)
-        running.link.stop()
+    stop_all(screen, started)
 
 
 BANNER_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:()"

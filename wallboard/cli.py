@@ -426,14 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="publish a realistic simulated floor to the broker")
     sim.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
-    sim.add_argument("--seed", type=int, default=1, help="same seed, same floor")
+    _floor_options(sim)
     sim.add_argument("--speed", type=_positive, default=1.0,
                      help="simulated seconds per wall second, 1 to 1000 and more")
-    sim.add_argument("--agents", type=int, default=200,
-                     help="agents on the floor (default: %(default)s)")
-    sim.add_argument("--queues", type=int, default=6,
-                     help="queues: sales, support, billing, retention, tech, general, then "
-                          "q7, q8, ... (default: %(default)s)")
     sim.add_argument("--site", help="site id (default: site.id from the config)")
     sim.add_argument("--start", type=_when,
                      help="simulated start, ISO 8601; site time if no offset (default: now)")
@@ -444,20 +439,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     dem = sub.add_parser("demo", help="run broker, database, controller and simulator locally"
                                       " and show the live floor")
-    dem.add_argument("--agents", type=int, default=200,
-                     help="agents on the simulated floor (default: %(default)s)")
-    dem.add_argument("--queues", type=int, default=6,
-                     help="queues on the simulated floor (default: %(default)s)")
+    _floor_options(dem)
     dem.add_argument("--speed", type=_positive, default=1.0,
                      help="simulated seconds per wall second (default: %(default)s; only 1 "
                           "keeps screens, desks and reports attached from outside in step)")
-    dem.add_argument("--seed", type=int, default=1,
-                     help="same seed, same floor (default: %(default)s)")
     dem.add_argument("--duration", type=_positive, default=None,
                      help="stop after this many wall seconds (default: at Ctrl-C)")
-    dem.add_argument("--log-level", default="WARNING",
-                     choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                     help="how much to log on stderr (default: %(default)s)")
+    _log_level(dem, "WARNING")
     dem.set_defaults(func=_demo)
 
     wat = sub.add_parser("watch", help="live terminal view of a running site")
@@ -550,6 +538,17 @@ def _when(text: str) -> dt.datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"not an ISO 8601 date and time: {text!r} (e.g. 2026-11-16T09:00)") from None
+
+
+def _floor_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated floor's size and seed, alike for ``simulate`` and ``demo``."""
+    parser.add_argument("--agents", type=int, default=200,
+                        help="agents on the simulated floor (default: %(default)s)")
+    parser.add_argument("--queues", type=int, default=6,
+                        help="queues: sales, support, billing, retention, tech, general, then "
+                             "q7, q8, ... (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="same seed, same floor (default: %(default)s)")
 
 
 def _log_level(parser: argparse.ArgumentParser, default: str = "INFO") -> None:
