@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from wallboard import protocol_doc
-from wallboard.messages import MODELS
+from wallboard.errors import BadMessage
+from wallboard.messages import CLEARABLE, MODELS, Cleared, decode
 from wallboard.topics import DEFAULT_ROOT, ID_PATTERN, TOPICS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
@@ -75,6 +77,19 @@ def test_intro_states_the_ground_rules(rendered):
         "`longest_wait_s`",
     ):
         assert fact in rendered, fact
+
+
+def test_the_empty_payload_rule_names_exactly_the_topics_decode_clears(rendered):
+    rule = next(line for line in rendered.splitlines() if "empty retained payload" in line)
+    named = {spec.kind for spec in TOPICS if f"`{spec.pattern}`" in rule}
+    assert named == CLEARABLE and len(named) >= 3
+    for spec in TOPICS:  # and decode agrees, topic by topic
+        topic = "wallboard/hq/" + re.sub(r"\{[a-z]+\}", "x1", spec.pattern)
+        if spec.kind in CLEARABLE:
+            assert isinstance(decode(topic, b"", now=0.0), Cleared), topic
+        else:
+            with pytest.raises(BadMessage):
+                decode(topic, b"", now=0.0)
 
 
 def test_error_examples_come_from_decode(rendered):

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from wallboard.errors import BadMessage
-from wallboard.messages import MAX_FUTURE_S, MAX_PAYLOAD_BYTES, MODELS, Message, decode
+from wallboard.messages import (
+    CLEARABLE,
+    MAX_FUTURE_S,
+    MAX_PAYLOAD_BYTES,
+    MODELS,
+    Message,
+    decode,
+)
 from wallboard.topics import DEFAULT_ROOT, ID_PATTERN, SPECS, TOPICS, Kind, TopicSpec, build
 
 STALE_MESSAGE = "is stale: run `make docs`"
@@ -151,7 +158,8 @@ def _error_line(kind: Kind, payload: dict[str, Any] | str, **ids: str) -> str:
 
 def _intro() -> list[str]:
     call_topic = build(Kind.CALL, site=_EXAMPLE_SITE, queue="sales")
-    alert = SPECS[Kind.ALERT]
+    # From the contract's own set, so the doc cannot drift from what decode() accepts.
+    clearable = ", ".join(_code(spec.pattern) for spec in TOPICS if spec.kind in CLEARABLE)
     kpi_queue, kpi_floor = SPECS[Kind.KPI_QUEUE].pattern, SPECS[Kind.KPI_FLOOR].pattern
     kpi_topics = f"{_code(kpi_queue)} and {_code(kpi_floor)}"
     example = json.dumps({"ts": _EXAMPLE_NOW, "call": "c-1001", "event": "offered"})
@@ -196,11 +204,14 @@ def _intro() -> list[str]:
         "",
         f"- A payload is one UTF-8 encoded JSON object of at most {MAX_PAYLOAD_BYTES} bytes "
         f"({max_kib} KiB). Arrays, strings, numbers, `null`, malformed JSON, bytes that are not "
-        f"UTF-8 and (except on alerts) empty payloads are rejected.",
+        f"UTF-8 and empty payloads (except where an empty payload clears, below) are "
+        f"rejected.",
         "- Every payload has `ts`, the event time: Unix epoch seconds as a JSON number "
         "(integer or fraction, never a string), not negative.",
         f"- A `ts` more than {_number(MAX_FUTURE_S)} s ({hours} hours) ahead of the receiver's "
-        f"clock is rejected as a broken clock; up to a day ahead is accepted.",
+        f"clock is rejected as a broken clock; up to a day ahead is accepted. (The controller "
+        f"is stricter about what it counts: `docs/controller.md` says how it treats events "
+        f"from the future.)",
         "- Numbers must be finite: `NaN`, `Infinity`, `-Infinity` and literals that overflow a "
         "double (such as `1e400`) are rejected.",
         "- Types are strict: strings are never converted to numbers, `true`/`false` are not "
@@ -210,8 +221,9 @@ def _intro() -> list[str]:
         "- Unknown fields are rejected, so a misspelt field is an error instead of being "
         "silently ignored. Optional fields may be left out or set to `null`; Wallboard's own "
         "publishers leave them out.",
-        f"- Alerts ({_code(alert.pattern)}) are retained; an empty retained payload on an alert "
-        f"topic clears that alert. An empty payload on any other topic is an error.",
+        f"- An empty retained payload clears what the topic held on {clearable}: the "
+        f"alert, or the wellbeing of an agent who logged off or a team that fell below the "
+        f"privacy minimum. An empty payload on any other topic is an error.",
         "",
         "## KPI snapshots",
         "",
