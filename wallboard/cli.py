@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import os
 import signal
 import sys
@@ -15,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from wallboard import log_setup
 from wallboard.cli_help import PlainParser
 from wallboard.config import WallboardConfig, load_config, parse_config
 from wallboard.config_base import fit_id
@@ -561,8 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wallboard`` console script."""
     args = build_parser().parse_args(argv)
     if hasattr(args, "log_level"):
-        logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log_setup.configure(args.log_level, sys.stderr)
     try:
         code: int = args.func(args)
     except ConfigError as exc:

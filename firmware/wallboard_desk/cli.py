@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import signal
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from wallboard import log_setup
 from wallboard.cli_help import PlainParser
 from wallboard.errors import ConfigError
 from wallboard_desk.bootstrap import build_desk
@@ -31,8 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the config (built in for --virtual alone) and run the unit."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_setup.configure(args.log_level, sys.stderr)
     with contextlib.ExitStack() as scratch:
         if args.virtual and args.config is None:
             # Nothing installed to read: a throwaway desk, its saved request in a temp dir.
