@@ -452,7 +452,8 @@ def test_an_offline_controller_says_since_when(screen, unconnected, mosquitto, c
     assert "controller offline since" in banner_words(screen, k, "controller-offline")
 
 
-def test_the_stale_banner_leaves_the_all_queues_row_readable(screen, start_kiosk, client):
+def test_the_stale_banner_leaves_the_all_queues_row_and_help_requests_readable(
+        screen, start_kiosk, client):
     from PIL import ImageOps
 
     k = start_kiosk("stale_after_s = 2").kiosk
@@ -464,6 +465,11 @@ def test_the_stale_banner_leaves_the_all_queues_row_readable(screen, start_kiosk
     for tile in k.tiles[0]:
         _, tile_top, _, tile_bottom = screen.box(tile)
         assert tile_bottom <= top or tile_top >= bottom, "the banner covers ALL QUEUES"
+    # The help title and the open requests are what a supervisor acts on: never under it.
+    for widget in (k.root.ids.help_title, *k.help_rows.values()):
+        _, w_top, _, w_bottom = screen.box(widget)
+        assert w_bottom <= top or w_top >= bottom, "the banner covers the help requests"
+    assert len(k.help_rows) == 2
     assert k.root.ids.rows.opacity < 1  # dimmed, but there
     for t, (value, _level) in enumerate([EXPECTED[(0, n)] for n in range(4)]):
         # Dimmed values are darker: stretch the number's own contrast before reading it.

@@ -286,7 +286,8 @@ class Kiosk:
     # -- help requests ---------------------------------------------------------------------
 
     def show_help(self) -> None:
-        """The open requests, oldest first; rows are reused, ages tick."""
+        """The open requests, waiting ones first (``view.help_views``); rows are reused, ages
+        tick."""
         if not self.cfg.help_panel:
             return
         views = view.help_views(self.board, self.cfg, self.clock(), self.agent_names)

@@ -27,7 +27,9 @@ PANEL = rgb(28, 28, 32)
 TEXT = rgb(255, 255, 255)
 DIM_TEXT = rgb(190, 190, 190)
 BANNER = rgb(240, 228, 66)  # yellow, with black text
-BANNER_TEXT = rgb(0, 0, 0)
+# Near-black, like the screen's own black: X's pure black means "nothing drawn here" to the
+# full-screen checks, and the contrast on yellow is the same to a reader.
+BANNER_TEXT = rgb(16, 16, 16)
 
 LEVEL_COLOURS: dict[Level, Rgba] = {
     "ok": rgb(0, 158, 115),  # bluish green
