@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # headless Chromium opens the HTML reports, shellcheck and systemd-analyze check kiosk/.
 SYSTEM_DEPS := mosquitto:mosquitto mosquitto_sub:mosquitto-clients influxd:influxdb \
 	Xvfb:xvfb tesseract:tesseract-ocr openssl:openssl chromium:chromium shellcheck:shellcheck \
-	systemd-analyze:systemd
+	systemd-analyze:systemd faketime:faketime
 # Libraries with no command to look for: Mesa's software OpenGL for Kivy, and mtdev for
 # touch screens (Kivy looks for it at start-up).
 SYSTEM_LIBS := libgl1-mesa-dri libmtdev1
@@ -83,6 +83,7 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/floor_fold.py --write docs/benchmarks.md
 	$(PY) benchmarks/controller_live.py --write docs/benchmarks.md
+	$(PY) benchmarks/mqtt_fast_path.py --write docs/benchmarks.md
 	$(PY) benchmarks/desk_latency.py --write docs/benchmarks.md
 	$(PY) benchmarks/kiosk_refresh.py --write docs/benchmarks.md
 	$(PY) benchmarks/recorder_ingest.py --write docs/benchmarks.md

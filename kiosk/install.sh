@@ -16,8 +16,8 @@
 #   --config FILE         the config to start from (default: docs/wallboard.example.toml, or
 #                         firmware/desk.example.toml for a desk); never replaces an existing
 #                         one without --force-config
-#   --device-config FILE  what `wallboard provision-device` printed for this machine, saved
-#                         with its password: `provision-device ... > FILE 2>&1`. Its keys are
+#   --device-config FILE  this machine's login: the JSON object of `wallboard provision-device
+#                         ... --json > FILE`, password included (keep FILE secret). Its keys are
 #                         merged into the config the service's unit reads (--config in its
 #                         ExecStart); the password goes to the unit's EnvironmentFile
 #                         (/etc/wallboard/mqtt.env, 0600 root). Two services that read one
@@ -237,58 +237,58 @@ put_file() {  # put_file MODE OWNER:GROUP SOURCE DEST WHAT: install SOURCE as DE
   mv -f "$target.new" "$target"
 }
 
-# One Python helper (system python3, tomllib) for what bash does badly: reading
-# provision-device's output, merging its keys into a config, reading TOML values.
+# One Python helper (system python3, tomllib) for what bash does badly: reading the JSON
+# `provision-device --json` prints, merging its keys into a config, reading TOML values.
 read -r -d '' PYHELPER <<'PY' || true
 import json, os, re, sys, tomllib
 
-NOTES = ("provisioned ", "give it to the device in ", "then make the broker read")
-PASSWORD = re.compile(r"^password \(shown once[^)]*\): (\S+)\s*$")
-HEADER = re.compile(r"^# wallboard\.toml sections for (\S+) (\S+) at site ")
 SECTION = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?$")
 KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 COMMENTED_KEY = re.compile(r"^\s*#\s*([A-Za-z0-9_-]+)\s*=")
+# Printed on one line for bash's `read`, or written as NAME=VALUE into an environment file
+# that bash also sources: nothing a shell or systemd would split, quote or expand.
+WORD = re.compile(r"[A-Za-z0-9_.:-]+")
+SECRET = re.compile(r"[A-Za-z0-9_.+/=-]+")
+FIELDS = ("role", "id", "username", "password_env", "config")
 
 def fail(msg):
     print(msg, file=sys.stderr)
     sys.exit(1)
 
 def device(path, toml_out, password_out):
-    """Split provision-device's output (stdout, maybe with stderr) into TOML and password."""
-    password, kept = None, []
+    """Split the JSON of `provision-device --json` into its config (TOML) and password;
+    print its role, id, user name and password variable."""
     with open(path, encoding="utf-8") as f:
-        for line in f.read().splitlines():
-            match = PASSWORD.match(line)
-            if match:
-                password = match.group(1)
-            elif line.startswith(("cannot provision", "bad option")):
-                fail(f"{path}: provision-device failed there: {line}")
-            elif not line.startswith(NOTES):
-                kept.append(line)
-    body = "\n".join(kept).strip() + "\n"
+        text = f.read()
+    what = "not the JSON that `wallboard provision-device ... --json > FILE` prints"
     try:
-        data = tomllib.loads(body)
+        login = json.loads(text)
+    except ValueError as exc:
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        fail(f"{path}: {what} ({exc}; it begins {first[:80]!r})")
+    if not isinstance(login, dict):
+        fail(f"{path}: {what} (not an object)")
+    for key in FIELDS:
+        if not isinstance(login.get(key), str):
+            fail(f"{path}: {what} (no string {key!r})")
+        if key != "config" and not WORD.fullmatch(login[key]):
+            fail(f"{path}: {key} {login[key][:80]!r} is not a plain name")
+    password = login.get("password")
+    if password is not None and not (isinstance(password, str) and SECRET.fullmatch(password)):
+        fail(f"{path}: password: not one word of letters, digits and _.+/=-")
+    try:
+        config = tomllib.loads(login["config"])
     except tomllib.TOMLDecodeError as exc:
-        fail(f"{path}: not what wallboard provision-device prints ({exc})")
-    mqtt = data.get("mqtt", {})
-    if "username" not in mqtt or "site" not in data and "desk" not in data:
-        fail(f"{path}: not what wallboard provision-device prints (no [mqtt] username)")
-    if "desk" in data:
-        role, ident = "desk", data["desk"]["id"]
-    elif "kiosk" in data:
-        role, ident = data["kiosk"].get("audience", "floor") + "-kiosk", data["kiosk"]["id"]
-    elif "recorder" in data:
-        role, ident = "recorder", data["recorder"]["id"]
-    else:
-        header = next((HEADER.match(line) for line in kept if HEADER.match(line)), None)
-        role, ident = (header.groups() if header else ("unknown", "-"))
+        fail(f"{path}: its config is not TOML ({exc})")
+    if config.get("mqtt", {}).get("username") != login["username"]:
+        fail(f"{path}: its config's [mqtt] username is not {login['username']!r}")
     with open(toml_out, "w", encoding="utf-8") as f:
-        f.write(body)
+        f.write(login["config"])
     if password is not None:
         fd = os.open(password_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(password + "\n")
-    print(role, ident, mqtt["username"], mqtt.get("password_env", "WALLBOARD_MQTT_PASSWORD"))
+    print(*(login[key] for key in FIELDS[:-1]))
 
 def bounds(lines, section):
     """(header index, end index) of [section] in lines, or None."""
@@ -565,7 +565,7 @@ read_devices() {
     if [[ $service == healthcheck ]]; then
       cfg=healthcheck env=$ETC/healthcheck.env
       [[ -f $WORK/password-$n ]] ||
-        fail "--device-config $device: no password in it (save provision-device's 2>&1 too)"
+        fail "--device-config $device: no password in it (the health check needs one)"
     else
       cfg=$(unit_config "$service") env=$(unit_env "$service")
       for other in "${SERVICES[@]}"; do
@@ -604,8 +604,8 @@ install_config() {
       set_env "$env" "the broker password of $user, from wallboard provision-device" \
         "${DEV_VAR[n - 1]}=$(cat "$WORK/password-$n")"
     elif [[ ! -f $(at "$env") ]]; then
-      warn "no password in ${DEV_FILE[n - 1]} (provision-device shows it on stderr:" \
-        "save it with 2>&1): put ${DEV_VAR[n - 1]}=<password> in $env (mode 0600)"
+      warn "no password in ${DEV_FILE[n - 1]}: put ${DEV_VAR[n - 1]}=<password> in $env" \
+        "(mode 0600)"
     fi
   done
   local origin piece

@@ -53,6 +53,15 @@ def pytest_make_collect_report(
     return report
 
 
+@pytest.fixture(params=["fast", "stock"])
+def paho_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the MQTT link's fast receive path, then on stock paho; services
+    started as processes inherit the choice (WALLBOARD_MQTT_FAST)."""
+    path: str = request.param
+    monkeypatch.setenv("WALLBOARD_MQTT_FAST", "1" if path == "fast" else "0")
+    return path
+
+
 @pytest.fixture
 def mosquitto() -> Iterator[Mosquitto]:
     """A fresh, anonymous, persistent mosquitto broker on a free localhost port."""

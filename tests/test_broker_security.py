@@ -8,6 +8,7 @@ only after a later message from the same sender has arrived, so no test sleeps a
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import ssl
 import subprocess
 import threading
 import time
+import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from tests.live import ROOT_DIR, Recorder, ServiceProcess, require
 from wallboard.adapters.mqtt import MqttLink
 from wallboard.cli import main
 from wallboard.devservices import SiteMosquitto, connack, wait_for
-from wallboard.messages import MAX_PAYLOAD_BYTES, DeskCmd, DeskHelp, encode
+from wallboard.messages import MAX_PAYLOAD_BYTES, DeskCommand, DeskHelp, encode
 from wallboard.security.device_config import DEVICE_CA_FILE
 from wallboard.security.provision import run_provision
 from wallboard_desk.bootstrap import link_settings as desk_link_settings
@@ -282,6 +284,40 @@ def test_provision_device_on_the_command_line_twice(tmp_path, capsys):
     assert oct(passwd.stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.parametrize(("role", "device_id", "broker", "ca_file", "section"), [
+    ("desk", "d-json", {"host": "127.0.0.1", "port": 8883, "tls": True}, DEVICE_CA_FILE,
+     "desk"),
+    ("controller", "json", {"host": "127.0.0.1", "port": 1883, "tls": False}, None, "site"),
+])
+def test_provision_device_json_is_one_object_whose_login_works(site, capsys, role, device_id,
+                                                               broker, ca_file, section):
+    b = site.broker
+    files = {"password_file": str(b.etc / "wallboard.passwd"),
+             "acl_file": str(b.etc / "wallboard.acl")}
+    argv = ["provision-device", "--role", role, "--id", device_id, "--site", "hq",
+            "--password-file", files["password_file"], "--acl-file", files["acl_file"],
+            "--broker-host", "127.0.0.1"]
+    assert main([*argv, "--json"]) == 0
+    out, err = capsys.readouterr()
+    login = json.loads(out)  # all of stdout is the one object
+    username = f"{role}-{device_id}"
+    password = login.pop("password")
+    assert login == {"role": role, "id": device_id, "site": "hq", "root": "wallboard",
+                     "username": username, "password_env": "WALLBOARD_MQTT_PASSWORD",
+                     "broker": broker, "ca_file": ca_file, **files,
+                     "config": login["config"]}
+    config = tomllib.loads(login["config"])
+    assert config["mqtt"]["username"] == username and section in config
+    assert password not in out.replace(f'"password": "{password}"', "")  # only there
+    assert password not in err and "sudo systemctl reload mosquitto" in err
+    reload(b)
+    wait_for(lambda: str(connack(b.host, b.port, username, password)) == "Success",
+             what="the JSON's login to work after the reload")
+    # The plain output prints the same config (and rotates the password).
+    assert main(argv) == 0
+    assert capsys.readouterr().out == login["config"]
+
+
 @pytest.mark.parametrize(("args", "error"), [
     (["--role", "desk", "--id", "d/1"], "bad option: --id: 'd/1' is not an id"),
     (["--role", "desk", "--id", "d-1", "--site", "h q"], "bad option: --site: 'h q' is not"),
@@ -374,7 +410,7 @@ def test_a_desk_unit_and_the_controller_work_from_their_printed_configs(site, tm
         link.publish(topics.help, encode(DeskHelp(ts=now, request="r-1", state="requested")),
                      retain=True)
         supervisor.wait_json(f"{SITE}/help/d-5", lambda h: h["state"] == "requested")
-        supervisor.publish(topics.cmd, encode(DeskCmd(ts=now, cmd="ack", request="r-1",
+        supervisor.publish(topics.cmd, encode(DeskCommand(ts=now, cmd="ack", request="r-1",
                                                       by="wall-2")))
         wait_for(lambda: any(t == topics.cmd for t, _ in received), what="the ack at the desk")
     finally:

@@ -12,11 +12,14 @@ import time
 import pytest
 
 from tests.live import Recorder, ServiceProcess, write_config
+from tests.recorder_stream import rows
 from tests.snapshots import differences
+from wallboard.adapters.influx import InfluxHttp
 from wallboard.config import load_config
 from wallboard.devservices import wait_for
 from wallboard.floor.core import FloorCore
 from wallboard.messages import Envelope, decode, encode
+from wallboard.services.database_setup import init_database
 from wallboard.sim.event_mix import MixSettings, generate
 
 SITE = "wallboard/hq"
@@ -127,6 +130,61 @@ def test_help_request_escalates_publishes_times_and_clears(live):
                              lambda k: k["help_today"]["resolve_p50_s"] is not None)
     assert floor["help_open"] == []
     assert floor["help_today"]["requests"] == 1
+    # The alert is gone, but the record keeps the level the request reached, and when.
+    assert (status["level"], status["max_level"], status["max_level_at"]) == (
+        0, 1, pytest.approx(now - 5))
+
+
+def test_an_escalated_request_keeps_its_highest_level_when_acknowledged(
+        mosquitto, influxd, influx_db, tmp_path):
+    """Retained on help/{desk} for a screen that connects later, and stored by the recorder."""
+    config = write_config(tmp_path / "wallboard.toml", mosquitto, tmp_path / "state", extra=f"""
+[help]
+escalate_after_s = 30
+
+[influx]
+url = "{influxd.url}"
+database = "{influx_db}"
+
+[recorder]
+spool_dir = "{tmp_path / "spool"}"
+""")
+    settings = load_config(config)
+    init_database(InfluxHttp.from_config(settings.influx), settings.recorder.retention)
+    recorder = ServiceProcess(config, tmp_path / "recorder.log", command="recorder").start()
+    controller = ServiceProcess(config, tmp_path / "controller.log").start()
+    client = Recorder(mosquitto)
+    try:
+        pressed = time.time() - 75  # level 2 fell due 60 s after the press
+        help_topic = f"{SITE}/desk/d5/help"
+        client.publish(help_topic, {"ts": pressed, "request": "r5", "state": "requested",
+                                    "agent": "a5"}, retain=True)
+        escalated = client.wait_json(f"{SITE}/help/d5", lambda s: s["level"] == 2)
+        assert (escalated["max_level"], escalated["max_level_at"]) == (
+            2, pytest.approx(pressed + 60))
+        client.publish(help_topic, {"ts": pressed + 72, "request": "r5",
+                                    "state": "acknowledged", "by": "sup1"}, retain=True)
+        client.wait_json(f"{SITE}/help/d5", lambda s: s["state"] == "acknowledged")
+
+        late = Recorder(mosquitto, f"{SITE}/help/d5")  # a screen that connects afterwards
+        try:
+            retained = late.wait_json(f"{SITE}/help/d5", lambda s: True)
+        finally:
+            late.close()
+        assert (retained["state"], retained["level"], retained["max_level"]) == (
+            "acknowledged", 0, 2)
+        assert retained["max_level_at"] == pytest.approx(pressed + 60)
+
+        query = ('SELECT "level", "max_level", "max_level_at", "request" FROM "raw"."help" '
+                 "WHERE \"state\" = 'acknowledged' AND \"desk\" = 'd5'")
+        stored = wait_for(lambda: list(rows(influxd, influx_db, query)), 15,
+                          what="the acknowledged help record in InfluxDB")
+        assert [(r["request"], r["level"], r["max_level"]) for r in stored] == [("r5", 0, 2)]
+        assert stored[0]["max_level_at"] == pytest.approx(pressed + 60)
+    finally:
+        client.close()
+        assert controller.stop() == 0, controller.logs()
+        assert recorder.stop() == 0, recorder.logs()
 
 
 def test_long_hold_nudges_the_agents_desk_then_clears(live):
@@ -220,7 +278,8 @@ def test_retained_wellbeing_left_by_a_stopped_run_is_cleared_at_start(mosquitto,
         late.close()
 
 
-def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto, tmp_path):
+def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(
+        mosquitto, tmp_path, paho_path):
     """Kill -9 half-way through; the restarted controller's snapshots equal the pure core's
     after folding the whole input without interruption, read at the same instant."""
     start = time.time() - 1800
@@ -267,6 +326,8 @@ def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(mosquitto,
                 raise AssertionError(f"{topic} differs: {last[:10]}\n"
                                      + controller.logs()) from None
         assert "restored" in controller.logs()
+        path = "fast" if paho_path == "fast" else "stock paho"
+        assert f"{path} receive path" in controller.log_path.read_text()
     finally:
         client.close()
         controller.stop()

@@ -18,7 +18,7 @@ from wallboard_desk.config import (
     ButtonPin,
     DeskMqttConfig,
     DeskSection,
-    HelpTimes,
+    HelpLightConfig,
     Lamp,
     load_desk_config,
     parse_desk_config,
@@ -46,7 +46,7 @@ def test_example_loads_and_shows_every_key():
     sections: dict[str, type[BaseModel]] = {
         "desk": DeskSection, "mqtt": DeskMqttConfig, "pins.button": ButtonPin,
         "pins.red": Lamp, "pins.amber": Lamp, "pins.green": Lamp, "pins.buzzer": Lamp,
-        "button": ButtonConfig, "help": HelpTimes}
+        "button": ButtonConfig, "help": HelpLightConfig}
     for section, model in sections.items():
         match = re.search(rf"^\[{re.escape(section)}\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
         assert match, f"[{section}] missing from the example"

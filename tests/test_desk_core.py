@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from wallboard.messages import DeskCmd, DeskHelp
+from wallboard.messages import DeskCommand, DeskHelp
 from wallboard_desk.desk import (
     BEEP_S,
     TEST_S,
@@ -44,8 +44,8 @@ def _open(desk: Desk) -> Request:
     return desk.request
 
 
-def _cmd(cmd, request="r1", by="sup1") -> DeskCmd:
-    return DeskCmd(ts=T0, cmd=cmd, request=request, by=by)
+def _cmd(cmd, request="r1", by="sup1") -> DeskCommand:
+    return DeskCommand(ts=T0, cmd=cmd, request=request, by=by)
 
 
 # -- lifecycle: (start state, event) -> (end state or None, kind) ---------------------------
@@ -90,9 +90,10 @@ def test_lifecycle(start, event, end, kind):
         # Every applied change is published once, not yet delivered.
         assert [(m.request, m.state) for m in out.publish] == [(_open(out.desk).id, end)]
         assert not _open(out.desk).delivered
+        assert out.reason is None
     else:
         assert out.publish == ()
-        assert out.ignored  # a reason for the log line
+        assert out.reason  # a reason for the log line
 
 
 def test_a_new_request_takes_the_new_id_and_press_time():
@@ -114,7 +115,7 @@ def test_contact_bounce_is_one_press():
     assert bounced.kind == "ignored" and bounced.desk == desk
     later = step(desk, Pressed(T0 + 0.2, "c"), bounce_s=0.05)
     assert later.kind == "ignored"  # already waiting, but not bounce
-    assert later.ignored and "bounce" not in later.ignored
+    assert later.reason and "bounce" not in later.reason
 
 
 def test_delivery_marks_only_the_state_that_was_sent():
@@ -127,10 +128,10 @@ def test_delivery_marks_only_the_state_that_was_sent():
 
 def test_commands_that_only_touch_the_tower():
     desk = _desk()
-    nudged = step(desk, Command(T0, DeskCmd(ts=T0, cmd="nudge"))).desk
+    nudged = step(desk, Command(T0, DeskCommand(ts=T0, cmd="nudge"))).desk
     assert nudged.nudged
-    assert not step(nudged, Command(T0, DeskCmd(ts=T0, cmd="clear_nudge"))).desk.nudged
-    assert step(desk, Command(T0, DeskCmd(ts=T0, cmd="test"))).desk.test_from == T0
+    assert not step(nudged, Command(T0, DeskCommand(ts=T0, cmd="clear_nudge"))).desk.nudged
+    assert step(desk, Command(T0, DeskCommand(ts=T0, cmd="test"))).desk.test_from == T0
 
 
 def test_connection_changes_only_the_online_flag():

@@ -6,7 +6,7 @@ import pytest
 
 from tests.floor_events import abandoned, answered, completed, env, offered, state
 from wallboard.floor.core import FloorCore
-from wallboard.floor.effects import ClearAlert, DeskCommand, PublishHelp, RaiseAlert
+from wallboard.floor.effects import ClearAlert, PublishHelp, RaiseAlert, SendDeskCommand
 from wallboard.floor.help import alert_id
 from wallboard.floor.settings import FloorSettings
 from wallboard.messages import Cleared, HelpTimes, decode
@@ -111,12 +111,12 @@ def test_tick_nudges_long_holds_on_the_agents_desk():
     core.fold(state("a1", "hold", T0, desk="d4", queue="q"))
 
     def commands(now: float) -> list[object]:
-        return [e for e in core.tick(now) if isinstance(e, DeskCommand)]
+        return [e for e in core.tick(now) if isinstance(e, SendDeskCommand)]
 
     assert commands(T0 + 30) == []
-    assert commands(T0 + 60) == [DeskCommand("d4", "nudge")]
+    assert commands(T0 + 60) == [SendDeskCommand("d4", "nudge")]
     core.fold(state("a1", "talking", T0 + 70, desk="d4", queue="q"))
-    assert commands(T0 + 71) == [DeskCommand("d4", "clear_nudge")]
+    assert commands(T0 + 71) == [SendDeskCommand("d4", "clear_nudge")]
 
 
 @pytest.mark.parametrize(("alert_request", "open_request", "cleared"), [

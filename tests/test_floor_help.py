@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from wallboard.floor.agents import AgentView
-from wallboard.floor.effects import ClearAlert, DeskCommand, RaiseAlert
-from wallboard.floor.help import TRANSITIONS, HelpBoard, alert_id, level_for, percentile
+from wallboard.floor.effects import ClearAlert, RaiseAlert, SendDeskCommand
+from wallboard.floor.help import (
+    TRANSITIONS,
+    HelpBoard,
+    alert_id,
+    level_for,
+    percentile,
+    status,
+)
 from wallboard.floor.holds import HoldReminders
 from wallboard.messages import HelpState, HelpTimes
 
@@ -14,20 +21,52 @@ T0 = 1_795_420_800.0
 STATES = ("requested", "acknowledged", "resolved", "cancelled")
 
 
-@pytest.mark.parametrize("before", [None, *STATES])
-@pytest.mark.parametrize("after", STATES)
-def test_every_transition_follows_the_table(before, after):
+# Every (state, event) pair written out with what must happen, independently of TRANSITIONS:
+# a wrong edit to the table fails here. "open" is what the desk has afterwards.
+LIFECYCLE = [
+    # state before     step            outcome      open afterwards
+    (None,             "requested",    "applied",   "requested"),
+    (None,             "acknowledged", "refused",   None),
+    (None,             "resolved",     "refused",   None),
+    (None,             "cancelled",    "refused",   None),
+    ("requested",      "requested",    "duplicate", "requested"),
+    ("requested",      "acknowledged", "applied",   "acknowledged"),
+    ("requested",      "resolved",     "applied",   None),
+    ("requested",      "cancelled",    "applied",   None),
+    ("acknowledged",   "requested",    "refused",   "acknowledged"),
+    ("acknowledged",   "acknowledged", "duplicate", "acknowledged"),
+    ("acknowledged",   "resolved",     "applied",   None),
+    ("acknowledged",   "cancelled",    "applied",   None),
+    ("resolved",       "requested",    "refused",   None),
+    ("resolved",       "acknowledged", "refused",   None),
+    ("resolved",       "resolved",     "duplicate", None),
+    ("resolved",       "cancelled",    "refused",   None),
+    ("cancelled",      "requested",    "refused",   None),
+    ("cancelled",      "acknowledged", "refused",   None),
+    ("cancelled",      "resolved",     "refused",   None),
+    ("cancelled",      "cancelled",    "duplicate", None),
+]
+PATH: dict[HelpState | None, list[HelpState]] = {
+    None: [], "requested": ["requested"], "acknowledged": ["requested", "acknowledged"],
+    "resolved": ["requested", "resolved"], "cancelled": ["requested", "cancelled"]}
+
+
+def test_the_lifecycle_rows_cover_every_pair_once():
+    assert sorted((str(b), a) for b, a, _, _ in LIFECYCLE) == sorted(
+        (str(b), a) for b in (None, *STATES) for a in STATES)
+
+
+@pytest.mark.parametrize(("before", "step", "outcome", "still_open"), LIFECYCLE)
+def test_every_transition_follows_the_lifecycle(before, step, outcome, still_open):
     board = HelpBoard()
-    path: dict[HelpState | None, list[HelpState]] = {
-        None: [], "requested": ["requested"], "acknowledged": ["requested", "acknowledged"],
-        "resolved": ["requested", "resolved"], "cancelled": ["requested", "cancelled"]}
-    for i, step in enumerate(path[before]):
-        assert board.apply("d1", "r1", step, T0 + i)[0] == "applied"
-    outcome, _ = board.apply("d1", "r1", after, T0 + 10)
-    if before == after:
-        assert outcome == "duplicate"
-    else:
-        assert outcome == ("applied" if (before, after) in TRANSITIONS else "refused")
+    for i, earlier in enumerate(PATH[before]):
+        assert board.apply("d1", "r1", earlier, T0 + i)[0] == "applied"
+    assert board.apply("d1", "r1", step, T0 + 10)[0] == outcome
+    assert [r.state for r in board.open_requests()] == ([still_open] if still_open else [])
+
+
+def test_the_table_is_exactly_the_applied_rows():
+    assert {(b, a) for b, a, outcome, _ in LIFECYCLE if outcome == "applied"} == TRANSITIONS
 
 
 def test_ack_for_a_resolved_request_is_refused_and_changes_nothing():
@@ -133,10 +172,10 @@ def test_hold_reminder_nudges_once_and_clears_once():
     holds = HoldReminders(remind_after_s=60.0)
     on_hold = [_view("a1", "hold", T0)]
     assert holds.tick(on_hold, T0 + 59) == []
-    assert holds.tick(on_hold, T0 + 60) == [DeskCommand("d1", "nudge")]
+    assert holds.tick(on_hold, T0 + 60) == [SendDeskCommand("d1", "nudge")]
     assert holds.tick(on_hold, T0 + 90) == []
     assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 95) == [
-        DeskCommand("d1", "clear_nudge")]
+        SendDeskCommand("d1", "clear_nudge")]
     assert holds.tick([_view("a1", "talking", T0 + 95)], T0 + 99) == []
 
 
@@ -144,7 +183,7 @@ def test_hold_reminder_follows_an_agent_who_changes_desk_and_skips_deskless_agen
     holds = HoldReminders(remind_after_s=10.0)
     holds.tick([_view("a1", "hold", T0, desk="d1")], T0 + 20)
     assert holds.tick([_view("a1", "hold", T0, desk="d2")], T0 + 30) == [
-        DeskCommand("d1", "clear_nudge"), DeskCommand("d2", "nudge")]
+        SendDeskCommand("d1", "clear_nudge"), SendDeskCommand("d2", "nudge")]
     assert holds.tick([_view("a2", "hold", T0, desk=None)], T0 + 30) == []
 
 
@@ -168,3 +207,60 @@ def test_a_new_press_replacing_an_escalated_request_clears_its_alert():
     assert board.closed[-1].request == "r1" and board.closed[-1].state == "cancelled"
     assert [r.request for r in board.open_requests()] == ["r2"]
     assert board.tick(T0 + 129) == []  # r2's own clock: nothing due until T0 + 130
+
+
+# The highest level reached, kept after the request is handled (escalate_after_s = 60).
+@pytest.mark.parametrize(("ticks", "step", "handled", "level", "at"), [
+    ((), "acknowledged", 30, 0, None),  # handled before anything was due
+    ((61,), "acknowledged", 70, 1, T0 + 60),
+    ((61, 121), "acknowledged", 130, 2, T0 + 120),
+    ((61, 121), "resolved", 130, 2, T0 + 120),  # resolved without an acknowledgement
+    ((61,), "cancelled", 90, 1, T0 + 60),
+    ((), "acknowledged", 130, 2, T0 + 120),  # no tick between: a journal replay, say
+    ((), "acknowledged", 60, 1, T0 + 60),  # handled the moment level 1 fell due
+    ((200,), "acknowledged", 210, 2, T0 + 120),  # a late tick: the time is when it fell due
+])
+def test_the_highest_level_reached_outlives_the_alert(ticks, step, handled, level, at):
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d1", "r1", "requested", T0)
+    for tick in ticks:
+        board.tick(T0 + tick)
+    board.apply("d1", "r1", step, T0 + handled)
+    latest = board.latest("d1")
+    assert latest is not None
+    message = status(latest, T0 + handled)
+    assert (message.state, message.level, message.max_level, message.max_level_at) == (
+        step, 0, level, at)
+
+
+def test_the_highest_level_survives_acknowledge_then_resolve():
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d1", "r1", "requested", T0)
+    board.tick(T0 + 61)
+    assert (board.open_requests()[0].level, board.open_requests()[0].max_level) == (1, 1)
+    board.apply("d1", "r1", "acknowledged", T0 + 150)  # level 2 fell due at T0 + 120
+    board.tick(T0 + 400)  # acknowledged: no further escalation
+    board.apply("d1", "r1", "resolved", T0 + 500)
+    done = board.closed[-1]
+    assert (done.state, done.level, done.max_level, done.max_level_at) == (
+        "resolved", 0, 2, T0 + 120)
+
+
+def test_a_request_replaced_by_a_new_press_keeps_its_highest_level():
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d1", "r1", "requested", T0)
+    board.tick(T0 + 61)
+    board.apply("d1", "r2", "requested", T0 + 125)
+    lost = board.closed[-1]
+    assert (lost.request, lost.state, lost.level, lost.max_level, lost.max_level_at) == (
+        "r1", "cancelled", 0, 2, T0 + 120)
+    assert (board.open_requests()[0].max_level, board.open_requests()[0].max_level_at) == (
+        0, None)
+
+
+def test_an_escalation_publishes_the_level_reached_and_when():
+    board = HelpBoard(escalate_after_s=60.0)
+    board.apply("d1", "r1", "requested", T0)
+    board.tick(T0 + 60.15)  # ticks come every 0.2 s: the time is the due time, not the tick
+    message = status(board.open_requests()[0], T0 + 60.15)
+    assert (message.level, message.max_level, message.max_level_at) == (1, 1, T0 + 60)

@@ -343,6 +343,18 @@ def test_requests_per_hour_count_each_request_once(simulated_week):
     assert shown == distinct[1] > 0
 
 
+def test_requests_by_highest_level_count_each_closed_request_once(simulated_week):
+    week = simulated_week
+    shown = {t["alias"]: sum(row[1] for one in run(week, t["query"]) for row in one["values"])
+             for t in panel_targets("Requests by highest level reached, per day")}
+    (closed,) = week.influxd.query(
+        'SELECT count("request") FROM "raw"."help" WHERE "state" =~ /^(resolved|cancelled)$/ '
+        f"AND time >= {int(week.start)}s AND time < {int(week.end)}s",
+        db=week.db)["results"][0]["series"][0]["values"]
+    assert sum(shown.values()) == closed[1]
+    assert all(count > 0 for count in shown.values()), shown
+
+
 def test_teams_now_shows_only_teams_of_the_privacy_minimum(simulated_week):
     (target,) = panel_targets("Teams now")
     series = run(simulated_week, target["query"])

@@ -1,14 +1,15 @@
 """kiosk/install.sh, run with ``--dry-run --root DIR``: the tree it lays out for each role,
-the commands it lists, idempotence, what it refuses, the device config that
-``wallboard provision-device`` prints landing in /etc/wallboard, and the upgrade's plan.
+the commands it lists, idempotence, what it refuses, the login that
+``wallboard provision-device --json`` prints landing in /etc/wallboard, and the upgrade's plan.
 
 A dry run writes only under DIR and runs nothing: every run here has stand-ins for apt-get,
 systemctl, useradd and the rest first on PATH, which record a call, and each test checks
-that none was made. The device configs come from the real provision-device command.
+that none was made. The logins come from the real provision-device command.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,7 +34,6 @@ PLAN = "install-plan.txt"
 # Commands a dry run must never run; stand-ins for them record any call.
 FORBIDDEN = ("apt-get", "dpkg-query", "systemctl", "useradd", "groupadd", "usermod", "chown",
              "pip", "mosquitto_sub", "mosquitto_pub", "influx")
-PASSWORD = re.compile(r"^password \(shown once[^)]*\): (\S+)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,11 @@ def files(root: Path) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Provisioned:
-    """What provision-device printed for one device: stdout, and stdout with stderr."""
+    """What provision-device --json printed for one device, saved as a site would."""
 
-    config: Path  # `> file`: the TOML only
-    with_password: Path  # `> file 2>&1`: the TOML and the password lines
+    login: Path  # `provision-device ... --json > file`
+    without_password: Path  # the same object with its password taken out by hand
+    config: str  # the TOML in it
     password: str
     username: str
 
@@ -192,24 +193,29 @@ DEVICES = {"controller": ("controller", "hq"), "recorder": ("recorder", "main"),
 @pytest.fixture(scope="module")
 def provisioned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Provisioned]:
     """Logins from real provision-device runs, as a site would save them, by DEVICES name."""
-    require("mosquitto_passwd", "mosquitto")
     where = tmp_path_factory.mktemp("provisioned")
     found: dict[str, Provisioned] = {}
     for name, (role, device_id) in DEVICES.items():
-        argv = [sys.executable, "-m", "wallboard.cli", "provision-device", "--role", role,
-                "--id", device_id, "--site", "hq", "--password-file", str(where / "passwd"),
-                "--acl-file", str(where / "acl")]
-        if role not in ("controller", "recorder"):  # they default to the hub's loopback
-            argv += ["--broker-host", "hub.floor.example"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
-        only, both = where / f"{name}.toml", where / f"{name}.txt"
-        only.write_text(done.stdout)  # provision-device ... > only
-        both.write_text(done.stdout + done.stderr)  # provision-device ... > both 2>&1
-        match = PASSWORD.search(done.stderr)
-        assert match, done.stderr
-        username = tomllib.loads(done.stdout)["mqtt"]["username"]
-        found[name] = Provisioned(only, both, match.group(1), username)
+        done = provision_device(where, role, device_id, "--json")
+        login, without = where / f"{name}.login", where / f"{name}-no-password.login"
+        login.write_text(done.stdout)  # provision-device ... --json > login
+        printed = json.loads(done.stdout)
+        without.write_text(json.dumps({k: v for k, v in printed.items() if k != "password"}))
+        found[name] = Provisioned(login, without, printed["config"], printed["password"],
+                                  printed["username"])
     return found
+
+
+def provision_device(where: Path, role: str, device_id: str, *args: str
+                     ) -> subprocess.CompletedProcess[str]:
+    """Run the real `wallboard provision-device` on a password file and ACL in where."""
+    require("mosquitto_passwd", "mosquitto")
+    argv = [sys.executable, "-m", "wallboard.cli", "provision-device", "--role", role,
+            "--id", device_id, "--site", "hq", "--password-file", str(where / "passwd"),
+            "--acl-file", str(where / "acl"), *args]
+    if role not in ("controller", "recorder"):  # they default to the hub's loopback
+        argv += ["--broker-host", "hub.floor.example"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
 
 
 def unit_config(unit: str) -> str:
@@ -306,7 +312,7 @@ def test_plan_lists_every_command(tmp_path, stand_ins, role):
 def test_running_twice_gives_the_same_tree(tmp_path, stand_ins, provisioned, role):
     root = tmp_path / "root"
     devices = [] if role.name == "hub" else [
-        "--device-config", str(provisioned[role.device_role].with_password)]
+        "--device-config", str(provisioned[role.device_role].login)]
     dry_run(root, role.name, *devices, record=stand_ins)
     first = tree(root)
     again = dry_run(root, role.name, *devices, record=stand_ins)
@@ -360,12 +366,12 @@ def test_a_plain_install_keeps_the_release_an_upgrade_switched_to(tmp_path, stan
 @pytest.mark.parametrize("role", [r for r in ROLES if r.name != "hub"], ids=lambda r: r.name)
 def test_provisioned_login_lands_in_etc_wallboard(tmp_path, stand_ins, provisioned, role):
     device = provisioned[role.device_role]
-    run = dry_run(tmp_path / "root", role.name, "--device-config", str(device.with_password),
+    run = dry_run(tmp_path / "root", role.name, "--device-config", str(device.login),
                   record=stand_ins)
     config_file = run.root / role.config.lstrip("/")
     text = config_file.read_text()
     config = tomllib.loads(text)
-    printed = tomllib.loads(device.config.read_text())
+    printed = tomllib.loads(device.config)
     for section, values in printed.items():
         for key, value in values.items():
             assert config[section][key] == value, f"[{section}] {key}"
@@ -396,26 +402,72 @@ def test_a_config_without_its_password_warns_and_keeps_the_env_file(tmp_path, st
                                                                     provisioned):
     device = provisioned["desk"]
     root = tmp_path / "root"
-    run = dry_run(root, "desk", "--device-config", str(device.config), record=stand_ins)
+    run = dry_run(root, "desk", "--device-config", str(device.without_password), record=stand_ins)
     assert "no password in" in run.err and "WALLBOARD_MQTT_PASSWORD=<password>" in run.err
     assert not (root / "etc/wallboard/mqtt.env").exists()
     assert tomllib.loads((root / "etc/wallboard/desk.toml").read_text())["desk"]["id"] == "d-017"
     # With the password it is written, and a later run without one leaves it alone.
-    dry_run(root, "desk", "--device-config", str(device.with_password), record=stand_ins)
+    dry_run(root, "desk", "--device-config", str(device.login), record=stand_ins)
     env = (root / "etc/wallboard/mqtt.env").read_text()
-    dry_run(root, "desk", "--device-config", str(device.config), record=stand_ins)
+    dry_run(root, "desk", "--device-config", str(device.without_password), record=stand_ins)
     assert (root / "etc/wallboard/mqtt.env").read_text() == env
+
+
+def bad_login(where: Path, provisioned: dict[str, Provisioned], case: str) -> str:
+    """A --device-config file the installer must refuse, as the case names it."""
+    printed = json.loads(provisioned["desk"].login.read_text())
+    if case == "the plain output":  # the old way: provision-device ... > FILE 2>&1
+        done = provision_device(where, "desk", "d-017")
+        return done.stdout + done.stderr
+    if case == "the json with stderr":  # provision-device ... --json > FILE 2>&1
+        done = provision_device(where, "desk", "d-017", "--json")
+        return done.stdout + done.stderr
+    if case == "a failed run":
+        return "cannot provision desk-d-017: mosquitto_passwd not found\n"
+    if case == "not an object":
+        return json.dumps([printed])
+    if case == "no config":
+        return json.dumps({k: v for k, v in printed.items() if k != "config"})
+    changed = {"a password a shell would expand": {"password": "$(reboot)"},
+               "an id with a space": {"id": "d 017"},
+               "another login's config": {"username": "desk-d-099"}}[case]
+    return json.dumps({**printed, **changed})
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("the plain output", "not the JSON that `wallboard provision-device ... --json > FILE` "
+                         "prints (Expecting value: line 1 column 1 (char 0); it begins "
+                         "'# desk.toml for desk d-017 at site hq, from wallboard "),
+    ("the json with stderr", "prints (Extra data: "),
+    ("a failed run", "it begins 'cannot provision desk-d-017: mosquitto_passwd not found')"),
+    ("not an object", "prints (not an object)"),
+    ("no config", "prints (no string 'config')"),
+    ("a password a shell would expand", "password: not one word of letters, digits and"),
+    ("an id with a space", "id 'd 017' is not a plain name"),
+    ("another login's config", "its config's [mqtt] username is not 'desk-d-099'"),
+])
+def test_a_login_that_is_not_provision_devices_json_is_refused(tmp_path, stand_ins,
+                                                              provisioned, case, reason):
+    login = tmp_path / "d-017.login"
+    login.write_text(bad_login(tmp_path, provisioned, case))
+    run = dry_run(tmp_path / "root", "desk", "--device-config", str(login), record=stand_ins,
+                  check=False)
+    assert run.code == 1
+    first, second = run.err.splitlines()
+    assert first.startswith(f"{login}: ") and reason in first, first
+    assert second == f"install.sh: cannot use --device-config {login}"
+    assert not (tmp_path / "root/etc").exists()  # refused before anything was written
 
 
 def test_a_new_login_replaces_the_old_one_in_an_existing_config(tmp_path, stand_ins,
                                                                 provisioned):
     root = tmp_path / "root"
-    dry_run(root, "desk", "--device-config", str(provisioned["desk"].with_password),
+    dry_run(root, "desk", "--device-config", str(provisioned["desk"].login),
             record=stand_ins)
     config = root / "etc/wallboard/desk.toml"
     config.write_text(config.read_text().replace("long_press_s = 2.0", "long_press_s = 3.0"))
     other = provisioned["desk-other"]
-    dry_run(root, "desk", "--device-config", str(other.with_password), record=stand_ins)
+    dry_run(root, "desk", "--device-config", str(other.login), record=stand_ins)
     text = config.read_text()
     assert "long_press_s = 3.0" in text  # the site's edit stays
     loaded = tomllib.loads(text)
@@ -431,7 +483,7 @@ def test_a_new_login_replaces_the_old_one_in_an_existing_config(tmp_path, stand_
 def test_a_login_for_another_kind_of_machine_is_refused(tmp_path, stand_ins, provisioned,
                                                        role, device):
     run = dry_run(tmp_path / "root", role, "--device-config",
-                  str(provisioned[device].with_password), record=stand_ins, check=False)
+                  str(provisioned[device].login), record=stand_ins, check=False)
     assert run.code == 1
     assert run.err.strip().endswith(f"which does not run on a {role}")
     assert not (tmp_path / "root/etc").exists()  # refused before anything was written
@@ -444,7 +496,7 @@ def test_hub_logins_go_where_their_units_read_them(tmp_path, stand_ins, provisio
     refuses to put a login there (both would use it); once they read files of their own, each
     login goes into its service's."""
     login = provisioned[device]
-    run = dry_run(tmp_path / "root", "hub", "--device-config", str(login.with_password),
+    run = dry_run(tmp_path / "root", "hub", "--device-config", str(login.login),
                   record=stand_ins, check=False)
     if hub_services_share_a_config():
         assert run.code == 1
@@ -459,7 +511,7 @@ def test_hub_logins_go_where_their_units_read_them(tmp_path, stand_ins, provisio
 def test_a_floor_kiosk_login_on_the_hub_is_the_health_checks(tmp_path, stand_ins,
                                                             provisioned):
     login = provisioned["floor-kiosk"]
-    run = dry_run(tmp_path / "root", "hub", "--device-config", str(login.with_password),
+    run = dry_run(tmp_path / "root", "hub", "--device-config", str(login.login),
                   record=stand_ins)
     env = run.root / "etc/wallboard/healthcheck.env"
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
@@ -476,7 +528,7 @@ def test_the_site_ca_is_installed_as_the_configs_ca_file(tmp_path, stand_ins, pr
     ca = tmp_path / "ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
     root = tmp_path / "root"
-    without = dry_run(root, "desk", "--device-config", str(provisioned["desk"].config),
+    without = dry_run(root, "desk", "--device-config", str(provisioned["desk"].without_password),
                       record=stand_ins)
     assert "names ca_file /etc/wallboard/broker-ca.pem, which is missing" in without.err
     with_ca = dry_run(root, "desk", "--ca-file", str(ca), record=stand_ins)

@@ -181,6 +181,39 @@ def test_an_older_message_is_ignored(newer, older, held):
     assert held(board) is newer.message
 
 
+# (id, dated an hour ahead by a clock NTP then stepped back, the next one, where it is held)
+STEPPED_BACK: list[Any] = [
+    ("floor", floor(T0 + 3600, waiting=9), floor(T0 + 1, waiting=3), lambda b: b.floor),
+    ("queue", queue("sales", T0 + 3600), queue("sales", T0 + 1), lambda b: b.queues["sales"]),
+    ("help", help_status("d1", "requested", T0 + 3600), help_status("d1", "acknowledged", T0),
+     lambda b: b.help["d1"]),
+    ("alert", alert("sl-sales", 2, T0 + 3600), alert("sl-sales", 1, T0 + 1),
+     lambda b: b.alerts["sl-sales"]),
+    ("agent-state", agent("a1", "talking", T0 + 3600), agent("a1", "available", T0 + 1),
+     lambda b: b.agents["a1"]),
+    ("controller", service("controller", True, T0 + 3600), service("controller", False, T0),
+     lambda b: b.controller),
+]
+
+
+@pytest.mark.parametrize(("ahead", "then", "held"),
+                         [pytest.param(*r[1:], id=r[0]) for r in STEPPED_BACK])
+def test_a_message_dated_far_ahead_of_the_screen_holds_nothing_back(ahead, then, held):
+    board = Board()
+    fold(board, ahead, T0)
+    assert fold(board, then, T0 + 2)  # the old code kept the one an hour ahead
+    assert held(board) is then.message
+
+
+@pytest.mark.parametrize(("ahead", "then", "held"),
+                         [pytest.param(*r[1:], id=r[0]) for r in STEPPED_BACK])
+def test_a_message_a_minute_ahead_still_holds_older_ones_back(ahead, then, held):
+    board = Board()
+    fold(board, ahead, ahead.message.ts - 60)  # skew within FUTURE_S: trusted
+    assert not fold(board, then, ahead.message.ts - 60)
+    assert held(board) is ahead.message
+
+
 @pytest.mark.parametrize(("first", "second", "held"),
                          [pytest.param(r[2], r[1], r[3], id=r[0]) for r in ROLLBACK])
 def test_a_newer_message_replaces_the_older(first, second, held):

@@ -31,6 +31,7 @@ from wallboard.kiosk.view import (
     minutes_text,
     pages,
     row,
+    span_text,
     tap_command,
     teams,
     ticker,
@@ -42,7 +43,7 @@ from wallboard.messages import (
     AgentState,
     AgentWellbeing,
     Alert,
-    DeskCmd,
+    DeskCommand,
     DeskLight,
     DeskStatus,
     FloorKpi,
@@ -388,6 +389,14 @@ BANNERS: list[Any] = [
      UP, "STALE DATA · controller offline since 08:00:00"),
     ("controller-online", Board(floor=LIVE, controller=CONTROLLER_UP), kiosk(), T0 + 1, UP,
      None),
+    # A snapshot dated ahead of the screen's clock: some skew is live, an hour never is.
+    ("a-little-ahead", Board(floor=LIVE), kiosk(), T0 - 60, UP, None),
+    ("a-minute-ahead", Board(floor=LIVE), kiosk(), T0 - 61, UP,
+     "CLOCK MISMATCH · data dated 61 s ahead of this screen"),
+    ("an-hour-ahead", Board(floor=LIVE), kiosk(), T0 - 3600, UP,
+     "CLOCK MISMATCH · data dated 1 h ahead of this screen"),
+    ("ahead-and-offline", Board(floor=LIVE, controller=CONTROLLER_DOWN), kiosk(), T0 - 3600,
+     UP, "STALE DATA · controller offline since 08:00:00"),
 ]
 
 
@@ -396,6 +405,14 @@ BANNERS: list[Any] = [
 def test_banner(board, config, now, link, text):
     expected = None if text is None else Banner(text)
     assert banner(board, config, now, link) == expected
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (61, "61 s"), (119.4, "119 s"), (120, "2 min"), (3599, "1 h"), (3600, "1 h"),
+    (5400, "1 h 30 min"), (86_400, "24 h"),
+])
+def test_span_text(seconds, text):
+    assert span_text(seconds) == text
 
 
 def test_banner_offline_since_is_in_the_sites_time_zone():
@@ -514,7 +531,7 @@ TAPS: list[Any] = [
 def test_tap_command(state, acked_here, cmd):
     status = help_status(state, T0 - 40, request="r-77")
     got = tap_command(status, acked_here, "wall-2", T0)
-    expected = None if cmd is None else DeskCmd(ts=T0, cmd=cmd, request="r-77", by="wall-2")
+    expected = None if cmd is None else DeskCommand(ts=T0, cmd=cmd, request="r-77", by="wall-2")
     assert got == expected
 
 

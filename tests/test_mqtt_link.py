@@ -1,23 +1,29 @@
 """The MQTT link on a real broker: buffered reads keep every message, in order, and a
 handler that raises never stops the network thread; manual acknowledgements stay with
-their connection; plain messages and those paho handles itself arrive alike."""
+their connection; plain messages and those paho handles itself arrive alike. Every test
+that connects runs twice (``paho_path``): on the fast receive path and on stock paho."""
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
+from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from tests.live import Recorder
-from wallboard.adapters.mqtt import Delivery, LinkSettings, MqttLink
+from wallboard.adapters.mqtt import Delivery, LinkSettings, MqttLink, fast_path_wanted
+from wallboard.adapters.mqtt_fast import BufferedSocket, FastClient, shape_problems
 from wallboard.devservices import wait_for
 
 
-def test_thousands_of_small_messages_arrive_complete_and_in_order(mosquitto):
+def test_thousands_of_small_messages_arrive_complete_and_in_order(mosquitto, paho_path):
     got: list[bytes] = []
     lock = threading.Lock()
 
@@ -29,6 +35,7 @@ def test_thousands_of_small_messages_arrive_complete_and_in_order(mosquitto):
 
     link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "link-test",
                                  subscriptions=[("t/#", 1)]), on_message=handler)
+    assert link.fast is (paho_path == "fast")
     assert link.start(10)
     sender = Recorder(mosquitto, "nothing/#")
     sent = [f"m{i:05d}".encode() * (1 + i % 40) for i in range(5000)]  # sizes straddle reads
@@ -44,7 +51,7 @@ def test_thousands_of_small_messages_arrive_complete_and_in_order(mosquitto):
 
 
 def test_replies_published_from_the_handler_go_out_and_every_message_is_acknowledged(
-        mosquitto):
+        mosquitto, paho_path):
     # The handler publishes from paho's own thread, which queues without waking the loop:
     # the replies must still go out, and every PUBACK too, or the broker would send the
     # unacknowledged messages again when the session resumes.
@@ -58,6 +65,7 @@ def test_replies_published_from_the_handler_go_out_and_every_message_is_acknowle
         link.publish("out/" + topic.split("/", 1)[1], payload)
 
     link.handler = reply
+    assert link.fast is (paho_path == "fast")
     assert link.start(10)
     watcher = Recorder(mosquitto, "out/#")
     sender = Recorder(mosquitto, "nothing/#")
@@ -81,7 +89,7 @@ def test_replies_published_from_the_handler_go_out_and_every_message_is_acknowle
 
 
 def test_manual_acks_skip_deliveries_of_an_old_connection_and_the_broker_sends_them_again(
-        mosquitto):
+        mosquitto, paho_path):
     deliveries: list[Delivery] = []
     lock = threading.Lock()
 
@@ -93,6 +101,7 @@ def test_manual_acks_skip_deliveries_of_an_old_connection_and_the_broker_sends_t
                                  session_expiry_s=600, subscriptions=(("t/#", 1),)),
                     manual_ack=True)
     link.on_delivery = keep
+    assert link.fast is (paho_path == "fast")
     assert link.start()
     sender = Recorder(mosquitto, "nothing/#")
     for i in range(5):
@@ -115,9 +124,10 @@ def test_manual_acks_skip_deliveries_of_an_old_connection_and_the_broker_sends_t
     link.stop()
 
 
-def test_every_kind_of_publish_arrives_intact_by_the_fast_path_or_paho_s_own(mosquitto):
-    # Plain QoS 0 and 1 messages skip paho's message objects; QoS 2 and messages with
-    # properties take paho's own path. Each must arrive whole either way.
+def test_every_kind_of_publish_arrives_intact_by_the_fast_path_or_paho_s_own(
+        mosquitto, paho_path):
+    # On the fast path plain QoS 0 and 1 messages skip paho's message objects; QoS 2 and
+    # messages with properties take paho's own path. Each must arrive whole either way.
     sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="link-kinds-sender",
                          protocol=mqtt.MQTTv5)
     sender.connect(mosquitto.host, mosquitto.port)
@@ -129,14 +139,15 @@ def test_every_kind_of_publish_arrives_intact_by_the_fast_path_or_paho_s_own(mos
                                  subscriptions=[("k/#", 2)]),
                     on_message=lambda t, p, r: got.append((t, p, r)))
     by_paho: list[str] = []
-    paho_path = link.client.on_message
-    assert paho_path is not None
+    paho_s_own = link.client.on_message
+    assert paho_s_own is not None
 
     def through_paho(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         by_paho.append(message.topic)
-        paho_path(client, userdata, message)
+        paho_s_own(client, userdata, message)
 
     link.client.on_message = through_paho
+    assert link.fast is (paho_path == "fast")
     assert link.start(10)
     wait_for(lambda: got, 10, what="the retained message")
     with_properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
@@ -151,8 +162,135 @@ def test_every_kind_of_publish_arrives_intact_by_the_fast_path_or_paho_s_own(mos
     wait_for(lambda: len(got) == len(sent) + 1, 10, what="every message")
     assert sorted(got) == sorted([("k/retained", b"kept", True),
                                   *[(t, p, False) for t, p, _, _ in sent]])
-    assert sorted(by_paho) == ["k/props", "k/two"]
+    if link.fast:
+        assert sorted(by_paho) == ["k/props", "k/two"]
+    else:
+        assert sorted(by_paho) == sorted(t for t, _, _ in got)
     assert link.handler_errors == 0
     sender.disconnect()
     sender.loop_stop()
     link.stop()
+
+
+def test_a_burst_of_publishes_goes_out_whole_and_in_order(mosquitto, paho_path):
+    # Each path has its own limit on unacknowledged publishes (the broker's Receive Maximum
+    # on the fast path, 20 on stock paho): a burst far beyond it must stall, never drop.
+    watcher = Recorder(mosquitto, "burst/#")
+    dropped: list[str] = []
+    link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "link-burst"))
+    link.on_disconnected = lambda: dropped.append("disconnected")
+    assert link.fast is (paho_path == "fast")
+    assert link.start(10)
+    sent = [f"{i:05d}".encode() for i in range(3000)]
+    for payload in sent:
+        link.publish("burst/a", payload)
+    wait_for(lambda: len(watcher.on("burst/a")) >= len(sent), 30, what="the whole burst")
+    assert watcher.on("burst/a") == sent
+    assert dropped == []
+    link.stop()
+    watcher.close()
+
+
+def test_nagle_is_off_on_the_link_s_socket(mosquitto, paho_path):
+    link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "link-nodelay"))
+    assert link.start(10)
+    sock: Any = link.client.socket()
+    assert isinstance(sock, BufferedSocket) is (paho_path == "fast")
+    raw = sock.raw if isinstance(sock, BufferedSocket) else sock
+    assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    link.stop()
+
+
+@pytest.mark.parametrize(("value", "fast"), [
+    (None, True), ("", True), ("1", True), ("yes", True),
+    ("0", False), ("false", False), (" OFF ", False), ("no", False),
+])
+def test_wallboard_mqtt_fast_chooses_the_path(value, fast):
+    env = {} if value is None else {"WALLBOARD_MQTT_FAST": value}
+    assert fast_path_wanted(env) is fast
+
+
+def test_the_installed_paho_has_the_shape_the_fast_path_was_tested_with():
+    # Fails when a paho release changes what the fast path overrides: the services would
+    # still run (on stock paho, with a warning), but the pin in pyproject.toml is wrong.
+    assert shape_problems(mqtt.Client) == []
+
+
+# paho clients changed in one way each, as a new release might change them.
+
+class NoHandlePublish(mqtt.Client):
+    _handle_publish = None  # type: ignore[assignment]
+
+
+class QueueTakesAnotherArgument(mqtt.Client):
+    # Still works as a client (paho never passes ``wake``): the link can run on it.
+    def _packet_queue(self, command, packet, mid, qos, info=None, *, wake=True):
+        return super()._packet_queue(command, packet, mid, qos, info)
+
+
+class SocketTakesATimeout(mqtt.Client):
+    def _create_socket(self, timeout=None):
+        return super()._create_socket()
+
+
+class NoManualAck(mqtt.Client):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self._manual_ack
+
+
+class InPacketRenamed(mqtt.Client):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._in_packet = {"command": 0, "payload": bytearray()}  # type: ignore[typeddict-item]
+
+
+class QueueOfTuples(mqtt.Client):
+    def _packet_queue(self, command, packet, mid, qos, info=None):
+        self._out_packet.append((command, packet, mid, qos, info))  # type: ignore[arg-type]
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
+@pytest.mark.parametrize(("changed", "named"), [
+    (NoHandlePublish, "no method _handle_publish"),
+    (QueueTakesAnotherArgument, "_packet_queue(command, packet, mid, qos, info, wake)"),
+    (SocketTakesATimeout, "_create_socket(timeout) instead of _create_socket()"),
+    (NoManualAck, "no attribute _manual_ack"),
+    (InPacketRenamed, "_in_packet is not a dict with command, packet"),
+    (QueueOfTuples, "_packet_queue queues tuple"),
+], ids=lambda v: v.__name__ if isinstance(v, type) else "")
+def test_a_changed_paho_gets_stock_paho_and_one_warning_naming_the_change(
+        monkeypatch, caplog, changed, named):
+    monkeypatch.delenv("WALLBOARD_MQTT_FAST", raising=False)
+    monkeypatch.setattr(mqtt, "Client", changed)  # what the link finds as paho's client
+    with caplog.at_level(logging.WARNING, logger="wallboard.adapters.mqtt"):
+        links = [MqttLink(LinkSettings("localhost", 1883, f"changed-{i}")) for i in range(3)]
+    assert all(type(link.client) is changed and not link.fast for link in links)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert named in warnings[0] and "using stock paho" in warnings[0]
+
+
+def test_a_link_on_the_fallback_works_and_forcing_stock_paho_skips_the_check(
+        mosquitto, monkeypatch, caplog):
+    monkeypatch.delenv("WALLBOARD_MQTT_FAST", raising=False)
+    monkeypatch.setattr(mqtt, "Client", QueueTakesAnotherArgument)
+    got: list[bytes] = []
+    link = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "fallback",
+                                 subscriptions=[("f/#", 1)]), on_message=lambda t, p, r:
+                    got.append(p))
+    assert not link.fast and not isinstance(link.client, FastClient)
+    assert link.start(10)
+    for i in range(50):
+        link.publish("f/x", b"%d" % i)
+    wait_for(lambda: len(got) == 50, 10, what="the link's own messages")
+    assert got == [b"%d" % i for i in range(50)]
+    link.stop()
+
+    caplog.clear()
+    monkeypatch.setenv("WALLBOARD_MQTT_FAST", "0")
+    monkeypatch.setattr(mqtt, "Client", NoHandlePublish)  # not checked, so no warning
+    with caplog.at_level(logging.WARNING, logger="wallboard.adapters.mqtt"):
+        forced = MqttLink(LinkSettings(mosquitto.host, mosquitto.port, "forced"))
+    assert type(forced.client) is NoHandlePublish and not forced.fast
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

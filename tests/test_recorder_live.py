@@ -148,8 +148,9 @@ def running_recorder(broker: Mosquitto, influxd: Influxd, db: str, tmp_path: Pat
 
 
 def test_every_message_is_stored_once_and_bad_ones_are_kept_as_rejected(
-        mosquitto, influxd, influx_db, tmp_path):
-    with running_recorder(mosquitto, influxd, influx_db, tmp_path):
+        mosquitto, influxd, influx_db, tmp_path, paho_path):
+    with running_recorder(mosquitto, influxd, influx_db, tmp_path) as recorder:
+        assert recorder.link.fast is (paho_path == "fast")  # its acks go out either way
         stream = mixed_stream(3_000, start=time.time() - 600)
         publish_all(mosquitto, stream)
         wait_stored(influxd, influx_db, stream, timeout=60)
@@ -221,7 +222,7 @@ def test_an_outage_is_spooled_to_disk_and_drained_when_influxdb_returns(
 
 
 def test_two_sigkills_and_a_20_s_outage_lose_and_duplicate_nothing(
-        mosquitto, own_influxd, tmp_path):
+        mosquitto, own_influxd, tmp_path, paho_path):
     seed = random.randrange(1_000_000)
     print(f"random seed {seed}")  # shown on failure, to replay the same kill times
     rng = random.Random(seed)
@@ -254,6 +255,8 @@ def test_two_sigkills_and_a_20_s_outage_lose_and_duplicate_nothing(
     finally:
         code = recorder.stop()
     assert code == 0, recorder.logs()
+    path = "fast" if paho_path == "fast" else "stock paho"  # acknowledged by it, either way
+    assert f"{path} receive path" in recorder.log_path.read_text()
     assert_exactly_once(own_influxd, db, stream)
 
 

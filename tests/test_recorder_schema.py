@@ -84,7 +84,7 @@ ROWS = [
      {"online": True, "version": "0.1.0", "n": 1}),
     (Kind.RECORDER_HEALTH, {"site": "hq", "recorder": "main"},
      {"received": 1200, "written": 1150, "spooled": 40, "rejected": 10, "dropped": 0,
-      "lag_s": 1.5, "database_up": True, "n": 1}),
+      "lag_s": 1.5, "database_up": True, "disk_full": False, "n": 1}),
 ]
 SNAPSHOTS = {Kind.KPI_QUEUE, Kind.KPI_FLOOR}
 
@@ -197,6 +197,14 @@ FIELDS: list[tuple[str, Kind, dict[str, Any] | None, dict[str, Any], tuple[str, 
     ("alert-request-is-a-field", Kind.ALERT, {"request": "r-77"}, {"request": "r-77"}, ()),
     ("help-times-stay-float", Kind.HELP, {"time_to_acknowledge_s": 45, "level": 1},
      {"time_to_acknowledge_s": 45.0, "level": 1}, ("closed_at", "time_to_resolve_s")),
+    # An acknowledged request keeps the level it reached: level is the alert now, gone.
+    ("help-highest-level-kept", Kind.HELP, {"max_level": 2, "max_level_at": int(NOW) - 30},
+     {"level": 0, "max_level": 2, "max_level_at": NOW - 30}, ()),
+    ("help-never-escalated", Kind.HELP, {"max_level": 0}, {"level": 0, "max_level": 0},
+     ("max_level_at",)),
+    # From a controller older than max_level: unknown, so not stored as 0.
+    ("help-highest-level-unknown-left-out", Kind.HELP, None, {"level": 0},
+     ("max_level", "max_level_at")),
 ]
 
 

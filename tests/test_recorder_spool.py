@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wallboard.adapters.spool import Spool
+from wallboard.adapters.spool import RESERVE_BYTES, Spool
 from wallboard.errors import ConfigError
 
 
@@ -76,7 +76,43 @@ def test_a_corrupt_spool_file_stops_start_up_naming_the_key(tmp_path):
     assert info.value.key == "recorder.spool_dir"
 
 
-def test_the_file_is_sqlite_in_wal_mode(tmp_path):
-    opened(tmp_path).close()
+def test_the_file_has_a_rollback_journal_and_no_wal(tmp_path):
+    # A WAL file would hold a second copy of every batch until a checkpoint: on a small
+    # disk that halves what fits, and on a full one the checkpoint cannot run.
+    spool = opened(tmp_path)
+    spool.push(1.0, 1, b"a 1")
     with sqlite3.connect(Spool.file_for(tmp_path, "main")) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+    assert not Spool.file_for(tmp_path, "main").with_suffix(".sqlite3-wal").exists()
+    spool.close()
+
+
+def test_a_batch_that_arrived_earlier_drains_first_whenever_it_was_pushed(tmp_path):
+    # A batch whose direct write failed is spooled after batches that came while it was
+    # tried; it must still drain before them.
+    spool = opened(tmp_path)
+    spool.push(20.0, 1, b"later 1")
+    spool.push(10.0, 1, b"earlier 1")
+    assert spool.oldest == 10.0
+    first = spool.peek()
+    assert first is not None and first.lines == b"earlier 1"
+    spool.remove(first)
+    assert spool.oldest == 20.0
+    spool.close()
+
+
+def test_an_emptied_spool_gives_its_room_back_and_keeps_a_reserve(tmp_path):
+    spool = opened(tmp_path)
+    path = Spool.file_for(tmp_path, "main")
+    for i in range(20):
+        spool.push(float(i), 1, bytes(100_000))
+    assert path.stat().st_size > 2_000_000
+    assert spool.reserve_path.stat().st_size == RESERVE_BYTES
+    while (batch := spool.peek()) is not None:
+        assert spool.remove(batch)
+    assert path.stat().st_size <= 64 * 1024
+    spool.push(30.0, 2, b"b 1\nb 2")  # the renewed file takes batches as before
+    spool.close()
+    again = opened(tmp_path)
+    assert (again.batches, again.messages, again.oldest) == (1, 2, 30.0)
+    again.close()

@@ -75,6 +75,23 @@ def test_each_recorder_gets_a_storage_line_that_says_when_influxdb_is_down():
         "STORAGE  recorder main: 12,400 stored, 0 spooled, 3 rejected, lag 0.8 s, InfluxDB up"]
 
 
+def test_a_snapshot_dated_well_ahead_of_this_clock_is_a_clock_mismatch_not_fresh_data():
+    view = floor_view(T0)
+    lines = render(view, T0 - 3_600, "hq")
+    assert "!! CLOCK MISMATCH: data dated 1 h ahead of this clock" in lines
+    assert not any("STALE" in line for line in lines)
+    assert not any("CLOCK" in line for line in render(view, T0 - 30, "hq"))
+
+
+def test_a_recorder_whose_spool_disk_is_full_says_so():
+    view = floor_view(T0)
+    view.recorders = {"main": RecorderHealth(
+        ts=T0, received=900, written=100, spooled=800, rejected=0, lag_s=21.4,
+        database_up=False, disk_full=True)}
+    assert render(view, T0, "hq")[-1] == (
+        "!! recorder main: spool disk full, new messages wait at the broker")
+
+
 BROKER = "mq.floor:1883"
 WAITING: list[tuple[str, FloorView, LinkState | None, str]] = [
     ("first-frame", FloorView(), LinkState(BROKER, down_since=T0),

@@ -17,13 +17,14 @@ from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.journal import Journal
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
 from wallboard.adapters.spool import Spool
+from wallboard.clock import Clock
 from wallboard.config import WallboardConfig
 from wallboard.config_base import fit_id
 from wallboard.floor.core import FloorCore
 from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
 from wallboard.link_status import LinkTracker
-from wallboard.messages import DeskCmd, ServiceStatus, encode
-from wallboard.services.controller import Clock, ControllerService, Pacing, input_subscriptions
+from wallboard.messages import DeskCommand, ServiceStatus, encode
+from wallboard.services.controller import ControllerService, Pacing, input_subscriptions
 from wallboard.services.recorder import RecorderService
 from wallboard.services.recorder import Settings as RecorderSettings
 from wallboard.topics import Kind, build
@@ -98,7 +99,7 @@ def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, Sen
     feed.link = LinkTracker(f"{config.mqtt.host}:{config.mqtt.port}", "kiosk", feed.clock)
     feed.link.attach(link)
 
-    def send(desk: str, cmd: DeskCmd) -> None:
+    def send(desk: str, cmd: DeskCommand) -> None:
         link.publish(build(Kind.DESK_CMD, root=root, site=site, desk=desk), encode(cmd))
 
     return link, send

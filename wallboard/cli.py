@@ -109,6 +109,7 @@ def _recorder(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from wallboard.recorder.config import RecorderConfig
+    from wallboard.validation import field_and_reason
 
     config = _config(args.config)
     changes = {key: value for key, value in (("id", args.id), ("share_group", args.share),
@@ -117,11 +118,8 @@ def _recorder(args: argparse.Namespace) -> int:
         try:
             recorder = RecorderConfig.model_validate({**config.recorder.model_dump(), **changes})
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            option = {"id": "--id", "share_group": "--share", "spool_dir": "--spool-dir"}
-            name = option.get(str(first["loc"][0]), str(first["loc"][0]))
-            print(f"bad option: {name}: {first['msg'].removeprefix('Value error, ')}",
-                  file=sys.stderr)
+            name, reason = field_and_reason(exc, whole="option", options={"share_group": "--share"})
+            print(f"bad option: {name}: {reason}", file=sys.stderr)
             return 2
         config = config.model_copy(update={"recorder": recorder})
     if args.init_db:
@@ -252,7 +250,8 @@ def _provision_device(args: argparse.Namespace) -> int:
 
     return run_provision(role=args.role, device_id=args.id, site=args.site, root=args.root,
                          password_file=args.password_file, acl_file=args.acl_file,
-                         broker_host=args.broker_host, broker_port=args.broker_port)
+                         broker_host=args.broker_host, broker_port=args.broker_port,
+                         as_json=args.json)
 
 
 def _staffing(args: argparse.Namespace) -> int:
@@ -261,17 +260,16 @@ def _staffing(args: argparse.Namespace) -> int:
 
     from wallboard.errors import one_line
     from wallboard.staffing import StaffingRequest, plan_staffing
+    from wallboard.validation import field_and_reason
 
     given = {name: getattr(args, name) for name in StaffingRequest.model_fields
              if getattr(args, name) is not None}
     try:
         request = StaffingRequest.model_validate(given)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        option = "--" + str(first["loc"][0]).replace("_", "-")
-        reason = first["msg"].removeprefix("Value error, ")
-        print(one_line(f"bad option: {option}: {reason} (got {first['input']})"),
-              file=sys.stderr)
+        # Options arrive as text: show the value as it was typed.
+        option, reason = field_and_reason(exc, whole="option", options={}, show_input=str)
+        print(one_line(f"bad option: {option}: {reason}"), file=sys.stderr)
         return 2
     print(json.dumps(plan_staffing(request).as_json(), indent=2, allow_nan=False))
     return 0
@@ -471,7 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
         "provision-device", help="create or rotate a device's broker login and ACL block",
         description="Set a new random password for the device's user with mosquitto_passwd, "
                     "write its block in the ACL file (replacing an older one), and print "
-                    "its config; the password goes to stderr, once. See docs/security.md.")
+                    "its config; the password goes to stderr, once (with --json, into the one "
+                    "JSON object on stdout). See docs/security.md.")
     pro.add_argument("--role", required=True, choices=[role.value for role in Role],
                      help="what the device is; it decides the topics its ACL block allows")
     pro.add_argument("--id", required=True, help="the desk, kiosk, recorder or adapter id")
@@ -488,6 +487,10 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--broker-port", type=int, default=None,
                      help="default: 1883 for the controller and recorder on 127.0.0.1, "
                           "else 8883 (TLS)")
+    pro.add_argument("--json", action="store_true",
+                     help="print one JSON object on stdout instead: the role, id, user name, "
+                          "password, broker, files written and config (what kiosk/install.sh "
+                          "--device-config reads)")
     pro.set_defaults(func=_provision_device)
 
     prev = sub.add_parser("preview", help="print KPIs of a simulated floor (no services needed)")

@@ -22,6 +22,7 @@ from wallboard.kiosk.config import KioskConfig
 from wallboard.messages import Id, SlTreatment
 from wallboard.recorder.config import RecorderConfig
 from wallboard.topics import DEFAULT_ROOT, is_id
+from wallboard.validation import field_and_reason
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 M = TypeVar("M", bound=BaseModel)
@@ -239,10 +240,7 @@ def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
 
 def _describe(exc: ValidationError) -> tuple[str, str]:
     """The first error as (dotted key, reason)."""
-    first = exc.errors(include_url=False)[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-    return key, reason.removeprefix("Value error, ")
+    return field_and_reason(exc, whole="(top level)", reasons={"extra_forbidden": "unknown key"})
 
 
 def read_text(path: Path) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from wallboard.clock import Clock
+
 log = logging.getLogger(__name__)
 
 WAITING_FOR_CONTROLLER = "connected, waiting for the controller"
@@ -69,7 +71,7 @@ def _when(ts: float, now: float, tz: ZoneInfo | None) -> str:
 class LinkTracker:
     """The broker connection's state, kept from the MQTT link's hooks (paho's thread)."""
 
-    def __init__(self, broker: str, what: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, broker: str, what: str, clock: Clock = time.time) -> None:
         self.broker, self.what, self.clock = broker, what, clock  # broker: "host:port"
         self._lock = threading.Lock()
         self._state = LinkState(self.broker, down_since=clock())

@@ -7,9 +7,8 @@ no other exception escapes it. After ``decode`` the rest of the code passes type
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -24,6 +23,7 @@ from pydantic import (
 
 from wallboard.errors import BadMessage
 from wallboard.topics import DEFAULT_ROOT, ID_PATTERN, Kind, Topic, parse
+from wallboard.validation import FieldProblem, field_and_reason, short
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_LISTED = 100  # list entries in one snapshot: keeps it well inside the payload limit
@@ -43,6 +43,9 @@ CallEventKind = Literal["offered", "answered", "abandoned", "completed"]
 AgentStateName = Literal["available", "talking", "hold", "wrap_up", "break", "offline"]
 SignalKind = Literal["abusive_caller", "irate_caller", "escalated", "compliment"]
 HelpState = Literal["requested", "acknowledged", "resolved", "cancelled"]
+# The states in which a request is still open: the controller, the desk unit and the wall
+# screens all read this one set.
+OPEN_HELP_STATES: frozenset[HelpState] = frozenset({"requested", "acknowledged"})
 # blink: even, once a second; fast: four times a second; flash: a brief flash every 2 s.
 # docs/desk-unit.md gives the timings and what each pattern means on the tower.
 LampState = Literal["off", "on", "blink", "fast", "flash"]
@@ -53,21 +56,13 @@ LAMP_PATTERNS: dict[LampState, tuple[float, float]] = {
     "fast": (0.125, 0.125),
     "flash": (0.1, 1.9),
 }
-DeskCommand = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
+DeskCommandName = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
 SlTreatment = Literal["ignore", "count_against", "count_in_favour"]
 
 AGENT_STATES: tuple[AgentStateName, ...] = (
     "available", "talking", "hold", "wrap_up", "break", "offline",
 )
 BUSY_STATES: frozenset[str] = frozenset({"talking", "hold", "wrap_up"})
-
-
-class FieldProblem(ValueError):
-    """Raised inside a cross-field validator, so the error can still name the field."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
 
 
 class Message(BaseModel):
@@ -165,10 +160,10 @@ class DeskLight(Message):
     buzzer: LampState
 
 
-class DeskCmd(Message):
+class DeskCommand(Message):
     """``desk/{desk}/cmd``: a command to the desk unit."""
 
-    cmd: DeskCommand
+    cmd: DeskCommandName
     request: Id | None = Field(None, description="Required for ack and resolve")
     by: Id | None = None
     pattern: Id | None = Field(None, description="Optional named light pattern for nudge")
@@ -342,7 +337,29 @@ class HelpStatus(Message):
     closed_at: Timestamp | None = Field(None, description="When it was resolved or cancelled")
     time_to_acknowledge_s: Duration | None = None
     time_to_resolve_s: Duration | None = None
-    level: int = Field(0, ge=0, le=2, description="Escalation: 0 none, 1 raised, 2 escalated")
+    level: int = Field(0, ge=0, le=2, description=(
+        "The escalation alert up now: 0 none, 1 raised, 2 escalated; back to 0 once the "
+        "request is acknowledged, resolved or cancelled, which clears the alert"))
+    # Optional so that a help/{desk} message retained by an older controller still decodes:
+    # a desk's last request stays retained until its next press, however long that takes.
+    max_level: int | None = Field(None, ge=0, le=2, description=(
+        "The highest escalation level the request reached, kept after it is handled; "
+        "null only from a controller older than this field"))
+    max_level_at: Timestamp | None = Field(None, description=(
+        "When the request became due for max_level: the press plus max_level times "
+        "help.escalate_after_s; null while max_level is 0 or null"))
+
+    @model_validator(mode="after")
+    def _highest_level(self) -> Self:
+        if self.max_level is None:
+            if self.max_level_at is not None:
+                raise FieldProblem("max_level_at", "given without max_level")
+            return self
+        if self.max_level < self.level:
+            raise FieldProblem("max_level", "cannot be below level")
+        if (self.max_level_at is None) != (self.max_level == 0):
+            raise FieldProblem("max_level_at", "required exactly when max_level is above 0")
+        return self
 
 
 class ServiceStatus(Message):
@@ -362,6 +379,11 @@ class RecorderHealth(Message):
     dropped: Count = Field(0, description="Points InfluxDB refused, e.g. beyond retention")
     lag_s: Duration = Field(description="Age of the oldest message not yet in InfluxDB")
     database_up: bool = Field(description="Whether the last write to InfluxDB succeeded")
+    disk_full: bool = Field(False, description=(
+        "Whether the spool's disk is full: messages InfluxDB cannot take now wait "
+        "unacknowledged, in the recorder's memory or at the broker"))
+    spool_error: ShortText | None = Field(
+        None, description="Why the spool cannot take batches, while it cannot")
 
 
 MODELS: dict[Kind, type[Message]] = {
@@ -371,7 +393,7 @@ MODELS: dict[Kind, type[Message]] = {
     Kind.DESK_STATUS: DeskStatus,
     Kind.DESK_HELP: DeskHelp,
     Kind.DESK_LIGHT: DeskLight,
-    Kind.DESK_CMD: DeskCmd,
+    Kind.DESK_CMD: DeskCommand,
     Kind.KPI_QUEUE: QueueKpi,
     Kind.KPI_FLOOR: FloorKpi,
     Kind.ALERT: Alert,
@@ -431,40 +453,19 @@ def _decode_payload(parsed: Topic, topic: str, payload: bytes, now: float) -> En
     try:
         message = model.model_validate_json(payload, context={"now": now})
     except ValidationError as exc:
-        raise BadMessage(topic, *_describe(exc)) from None
+        raise BadMessage(topic, *field_and_reason(
+            exc, whole="payload", reasons=PAYLOAD_REASONS, show_input=short, count_more=True)
+        ) from None
     return Envelope(parsed, message)
 
 
-def _describe(exc: ValidationError) -> tuple[str, str]:
-    """The first error as (field, reason); mention how many more there were."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "payload"
-    kind = first["type"]
-    ctx = first.get("ctx") or {}
-    problem = ctx.get("error")
-    if isinstance(problem, FieldProblem):
-        loc, reason = problem.field, str(problem)
-    elif kind == "json_invalid":
-        reason = f"malformed JSON: {ctx.get('error', first['msg'])}"
-    elif kind in ("model_type", "model_attributes_type"):
-        reason = "must be a JSON object"
-    elif kind == "extra_forbidden":
-        reason = "unknown field"
-    elif kind == "missing":
-        reason = "required field is missing"
-    else:
-        reason = f"{first['msg'].removeprefix('Value error, ')} (got {_short(first['input'])})"
-    if len(errors) > 1:
-        reason += f" (+{len(errors) - 1} more)"
-    return loc, reason
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+# Plainer words than pydantic's for what a sender most often gets wrong.
+PAYLOAD_REASONS = {
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "extra_forbidden": "unknown field",
+    "missing": "required field is missing",
+}
 
 
 def encode(message: Message) -> bytes:

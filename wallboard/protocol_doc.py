@@ -40,7 +40,11 @@ CROSS_FIELD_RULES: dict[str, tuple[str, ...]] = {
         "`hold_s` cannot exceed `handle_s`.",
     ),
     "AgentState": ("`since` cannot be later than `ts`.",),
-    "DeskCmd": ("`request` is required when `cmd` is `ack` or `resolve`.",),
+    "DeskCommand": ("`request` is required when `cmd` is `ack` or `resolve`.",),
+    "HelpStatus": (
+        "`max_level` cannot be below `level`.",
+        "`max_level_at` is given exactly when `max_level` is 1 or 2.",
+    ),
 }
 
 _EXAMPLE_SITE = "hq"

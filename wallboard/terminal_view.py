@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from wallboard.alert_age import live_text
+from wallboard.kiosk.state import FUTURE_S
+from wallboard.kiosk.view import span_text
 from wallboard.link_status import ControllerSeen, LinkState, waiting_for
 from wallboard.messages import Alert, FloorKpi, QueueKpi, RecorderHealth
 
@@ -69,7 +71,9 @@ def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
     if problem is not None:
         lines.append(f"!! {problem}: numbers below are frozen")
     age = now - floor.ts
-    if age > STALE_AFTER_S:
+    if age < -FUTURE_S:  # a clock is wrong: the age says nothing about how fresh this is
+        lines.append(f"!! CLOCK MISMATCH: data dated {span_text(-age)} ahead of this clock")
+    elif age > STALE_AFTER_S:
         lines.append(f"!! STALE: last snapshot {age:.0f} s ago")
     s = floor.sliding
     sl_window = f"SL {(s.end - s.start) / 60:.0f}m"  # every windowed value says its window
@@ -114,4 +118,6 @@ def render(view: FloorView, now: float, site: str, tz: ZoneInfo | None = None,
         db = "InfluxDB up" if r.database_up else "!! InfluxDB DOWN"
         lines.append(f"STORAGE  recorder {name}: {r.written:,} stored, {r.spooled:,} spooled,"
                      f" {r.rejected:,} rejected, lag {r.lag_s:.1f} s, {db}")
+        if r.disk_full:
+            lines.append(f"!! recorder {name}: spool disk full, new messages wait at the broker")
     return [line[:width] for line in lines]

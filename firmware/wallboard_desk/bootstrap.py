@@ -14,11 +14,12 @@ from typing import Any
 
 from wallboard import __version__
 from wallboard.adapters.mqtt import LinkSettings, MqttLink
+from wallboard.clock import Clock
 from wallboard.messages import DeskStatus, encode
 from wallboard_desk.config import DeskConfig
 from wallboard_desk.hardware import DeskButton, TowerPins
 from wallboard_desk.store import RequestStore
-from wallboard_desk.unit import Clock, DeskUnit, Topics
+from wallboard_desk.unit import DeskUnit, Topics
 
 log = logging.getLogger(__name__)
 

@@ -80,8 +80,8 @@ class ButtonConfig(Section):
     bounce_s: Seconds = Field(0.05, le=0.5, description="Edges closer than this are bounce")
 
 
-class HelpTimes(Section):
-    """Local help timing."""
+class HelpLightConfig(Section):
+    """The ``[help]`` section: when the desk's own red lamp shows an unanswered request."""
 
     escalate_after_s: Seconds = Field(
         60.0, description="Unacknowledged this long: red fast; counted on the unit, offline too")
@@ -94,7 +94,7 @@ class DeskConfig(Section):
     mqtt: DeskMqttConfig = DeskMqttConfig()
     pins: PinsConfig = PinsConfig()
     button: ButtonConfig = ButtonConfig()
-    help: HelpTimes = HelpTimes()
+    help: HelpLightConfig = HelpLightConfig()
 
     @property
     def client_id(self) -> str:

@@ -9,14 +9,15 @@ and the file on disk in line with the state.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
-from wallboard.messages import DeskCmd, DeskHelp, HelpState
+from wallboard.messages import OPEN_HELP_STATES, DeskCommand, DeskHelp, HelpState
 
 BEEP_S = 0.2  # the buzzer's chirp when a supervisor acknowledges
 TEST_STEP_S = 0.5  # the `test` command lights each lamp, then the buzzer, for this long
 TEST_ROUNDS = 2
 TEST_S = TEST_STEP_S * 4 * TEST_ROUNDS
-OPEN: frozenset[HelpState] = frozenset({"requested", "acknowledged"})
+OPEN = OPEN_HELP_STATES  # the controller's own set: the unit never disagrees on what is open
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ class Command:
     """A valid ``desk/{desk}/cmd`` message."""
 
     now: float
-    cmd: DeskCmd
+    cmd: DeskCommand
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +107,18 @@ class BrokerCopy:
 
 
 Event = Pressed | LongPressed | Connected | Disconnected | Delivered | Command | BrokerCopy
+# applied: taken into the state; ignored: harmless, only logged; refused: bad input, counted.
+StepKind = Literal["applied", "ignored", "refused"]
 
 
 @dataclass(frozen=True, slots=True)
 class Stepped:
-    """What an event did: the new state, help messages to publish, and why it was ignored."""
+    """What an event did: the new state, help messages to publish, and why if it did nothing."""
 
     desk: Desk
     publish: tuple[DeskHelp, ...] = ()
-    ignored: str | None = None  # a one-line reason; None when the event applied
-    kind: str = "applied"  # applied, ignored (harmless), or refused (counted as bad input)
+    reason: str | None = None  # one line, why it was ignored or refused; None when applied
+    kind: StepKind = "applied"
 
 
 # -- the lifecycle table ------------------------------------------------------------------
@@ -163,11 +166,11 @@ def step(desk: Desk, event: Event, bounce_s: float = 0.05) -> Stepped:
     match event:
         case Pressed(now=now, new_id=new_id):
             if desk.last_press is not None and 0 <= now - desk.last_press < bounce_s:
-                return Stepped(desk, ignored="contact bounce", kind="ignored")
+                return Stepped(desk, reason="contact bounce", kind="ignored")
             desk = replace(desk, last_press=now)
             current = _open_state(desk)
             if (current, "press") not in MOVES:
-                return Stepped(desk, ignored=f"press while {current}: already waiting",
+                return Stepped(desk, reason=f"press while {current}: already waiting",
                                kind="ignored")
             if current is None:
                 request = Request(new_id, "requested", requested_at=now, ts=now)
@@ -176,7 +179,7 @@ def step(desk: Desk, event: Event, bounce_s: float = 0.05) -> Stepped:
         case LongPressed(now=now):
             current = _open_state(desk)
             if (current, "long_press") not in MOVES:
-                return Stepped(desk, ignored="long press with no open request", kind="ignored")
+                return Stepped(desk, reason="long press with no open request", kind="ignored")
             return _move(desk, now, MOVES[(current, "long_press")])
         case Connected():
             desk = replace(desk, online=True)
@@ -195,7 +198,7 @@ def step(desk: Desk, event: Event, bounce_s: float = 0.05) -> Stepped:
     raise AssertionError(f"unknown event {event!r}")  # pragma: no cover
 
 
-def _command(desk: Desk, now: float, cmd: DeskCmd) -> Stepped:
+def _command(desk: Desk, now: float, cmd: DeskCommand) -> Stepped:
     if cmd.cmd == "nudge":
         return Stepped(replace(desk, nudged=True))
     if cmd.cmd == "clear_nudge":
@@ -204,12 +207,12 @@ def _command(desk: Desk, now: float, cmd: DeskCmd) -> Stepped:
         return Stepped(replace(desk, test_from=now))
     r = desk.request
     if r is None or cmd.request != r.id:
-        return Stepped(desk, ignored=f"{cmd.cmd} for request {cmd.request}, not this desk's "
-                                     f"{r.id if r else 'none'}", kind="refused")
+        return Stepped(desk, reason=f"{cmd.cmd} for request {cmd.request}, not this desk's "
+                                    f"{r.id if r else 'none'}", kind="refused")
     if (r.state, cmd.cmd) not in MOVES:
         if (r.state, cmd.cmd) in (("acknowledged", "ack"), ("resolved", "resolve")):
-            return Stepped(desk, ignored=f"{cmd.cmd} repeated", kind="ignored")
-        return Stepped(desk, ignored=f"{cmd.cmd} for request {r.id}, which is {r.state}",
+            return Stepped(desk, reason=f"{cmd.cmd} repeated", kind="ignored")
+        return Stepped(desk, reason=f"{cmd.cmd} for request {r.id}, which is {r.state}",
                        kind="refused")
     return _move(desk, now, MOVES[(r.state, cmd.cmd)], by=cmd.by)
 
@@ -223,7 +226,7 @@ def _reconcile(desk: Desk, copy: DeskHelp) -> Stepped:
     """
     r = desk.request
     if r is not None and not r.delivered:
-        return Stepped(desk, ignored="broker copy older than an undelivered change",
+        return Stepped(desk, reason="broker copy older than an undelivered change",
                        kind="ignored")
     if r is not None and r.id == copy.request and r.state == copy.state:
         return Stepped(desk)

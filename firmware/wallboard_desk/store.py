@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from wallboard.validation import field_and_reason
 from wallboard_desk.desk import Request
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,8 @@ class RequestStore:
         try:
             return _FORMAT.validate_json(raw, strict=True)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
             log.error("desk state %s: ignored, %s: %s", self.path,
-                      ".".join(map(str, first["loc"])) or "(file)", first["msg"])
+                      *field_and_reason(exc, whole="(file)"))
             return None
 
     def save(self, request: Request | None) -> None:

@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from wallboard.clock import Clock
 from wallboard.errors import BadMessage
 from wallboard.log_limit import LogLimiter
 from wallboard.messages import (
-    DeskCmd,
+    DeskCommand,
     DeskHelp,
     DeskLight,
     Envelope,
@@ -49,7 +50,6 @@ from wallboard_desk.tower import DARK, Tower, next_change, tower
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 IDLE_WAKE_S = 1.0  # re-check the tower at least this often, whatever the timers say
 
 
@@ -195,7 +195,7 @@ class DeskUnit:
             self._problem("bad", "rejected %s", exc)
             return None
         message = envelope.message if isinstance(envelope, Envelope) else None
-        if isinstance(message, DeskCmd) and item.topic == self.topics.cmd:
+        if isinstance(message, DeskCommand) and item.topic == self.topics.cmd:
             return Command(now, message)
         if isinstance(message, DeskHelp) and item.topic == self.topics.help:
             return BrokerCopy(now, message)
@@ -204,12 +204,11 @@ class DeskUnit:
 
     def _after(self, stepped: Stepped, saved: Request | None) -> None:
         self.desk = stepped.desk
-        if stepped.ignored is not None:
-            if stepped.kind == "refused":
-                self._problem("refused", "refused: %s", stepped.ignored)
-            else:
-                self.counts[stepped.kind] += 1
-                log.info("ignored: %s", stepped.ignored)
+        if stepped.kind == "refused":
+            self._problem("refused", "refused: %s", stepped.reason)
+        elif stepped.kind == "ignored":
+            self.counts["ignored"] += 1
+            log.info("ignored: %s", stepped.reason)
         for message in stepped.publish:
             if self.agent is not None and message.agent is None:
                 message = message.model_copy(update={"agent": self.agent})

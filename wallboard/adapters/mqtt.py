@@ -5,27 +5,33 @@ every connect, re-subscribes on every connect (so retained state is delivered ag
 reconnects with backoff. A refused connection is logged and not treated as connected. The
 message handler runs in paho's network thread: any exception it raises is logged and
 counted here, never allowed to kill that thread.
+
+Receiving runs on one of two paths that behave alike: the fast path
+(``wallboard/adapters/mqtt_fast.py``, which overrides private parts of paho) when the installed
+paho still has the shape it was tested with, or stock paho. ``WALLBOARD_MQTT_FAST=0`` chooses
+stock paho.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import os
 import socket
 import ssl
-import struct
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.client import PUBACK
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from wallboard.adapters.mqtt_fast import BufferedSocket, FastClient, shape_problems
 
 if TYPE_CHECKING:
     from wallboard.config import MqttConfig
@@ -37,7 +43,12 @@ DeliveryHandler = Callable[["Delivery"], None]  # with manual_ack: hand it to ac
 Hook = Callable[[], None]
 FailHook = Callable[[str], None]  # why a connection attempt failed, in a few words
 PublishedHook = Callable[[int], None]  # the mid the broker acknowledged
-PlainHandler = Callable[[str, bytes, bool, int, int], None]  # topic, payload, retained, mid, qos
+
+FAST_ENV = "WALLBOARD_MQTT_FAST"  # 0 (or false, no, off): stock paho; unset or 1: fast if it fits
+MAX_INFLIGHT = 100  # our QoS 1 publishes awaiting PUBACK, unless the broker allows fewer
+# Stock paho cannot lower its in-flight limit on a live connection, so on that path it
+# starts at Mosquitto's default Receive Maximum (the site config's max_inflight_messages).
+STOCK_INFLIGHT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,145 +95,33 @@ class Delivery:
     connection: int  # which connection it came on: only that one may acknowledge it
 
 
-class _BufferedSocket:
-    """A socket that answers paho's many tiny reads from one large ``recv``.
-
-    paho reads each packet a byte or a few at a time; reading 64 KiB at a time and reporting
-    the buffered bytes through ``pending()`` (which paho already asks of TLS sockets, and
-    then skips waiting in ``select``) removes most of those system calls.
-    """
-
-    def __init__(self, sock: Any) -> None:
-        self._sock = sock
-        self._data = b""
-        self._pos = 0
-        # Bound once: paho calls these on every loop, and __getattr__ is slow.
-        self.send = sock.send
-        self.fileno = sock.fileno
-
-    def recv(self, size: int) -> bytes:
-        """Up to ``size`` bytes, from the buffer first."""
-        if self._pos >= len(self._data):
-            data = self._sock.recv(65_536)  # BlockingIOError and TLS wants reach paho as-is
-            if not data:
-                return b""
-            self._data, self._pos = data, 0
-        start = self._pos
-        self._pos = start + size
-        return self._data[start:start + size]
-
-    def pending(self) -> int:
-        """Bytes readable without waiting: ours, plus what TLS has decrypted."""
-        inner = getattr(self._sock, "pending", None)
-        return len(self._data) - self._pos + (inner() if inner is not None else 0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
+def fast_path_wanted(env: Mapping[str, str] = os.environ) -> bool:
+    """False if ``WALLBOARD_MQTT_FAST`` asks for stock paho."""
+    return env.get(FAST_ENV, "").strip().lower() not in {"0", "false", "no", "off"}
 
 
-_MAX_READ_BATCH = 64  # packets handled before queued replies are written
-_U16 = struct.Struct("!H")
-_PUBACK = struct.Struct("!BBH")  # fixed header, remaining length 2, packet id
-MAX_INFLIGHT = 100  # our QoS 1 publishes awaiting PUBACK, unless the broker allows fewer
+@functools.cache
+def fast_path_fits(client_class: type[mqtt.Client]) -> bool:
+    """Whether paho's ``client_class`` has what the fast path needs; warns once if not."""
+    problems = shape_problems(client_class)
+    if problems:
+        log.warning("mqtt: paho-mqtt %s differs from what the fast receive path was tested "
+                    "with (%s): using stock paho", _paho_version(), "; ".join(problems))
+    return not problems
 
 
-class _Client(mqtt.Client):
-    """paho's client, with a receive path about three times as fast at QoS 1.
+def _paho_version() -> str:
+    """The installed paho-mqtt's version, for log lines."""
+    try:
+        return metadata.version("paho-mqtt")
+    except metadata.PackageNotFoundError:
+        return "(unknown version)"
 
-    Stock paho handles one packet per pass of its loop, and every PUBACK it queues from its
-    own thread also writes a wake-up byte to itself and costs another ``select``. Here one
-    pass handles every packet already buffered (up to ``_MAX_READ_BATCH``), queues replies
-    without the wake-up, and writes them all at the end of the pass. A plain PUBLISH skips
-    paho's per-message objects (see ``_handle_publish``). These override private parts of
-    paho 2.x (pinned below 3 in pyproject.toml); tests/test_mqtt_link.py covers them.
-    """
 
-    _reading = False
-    # Takes (topic, payload, retained, mid, qos) of a plain PUBLISH; None: paho's on_message.
-    on_plain_publish: PlainHandler | None = None
-
-    def _create_socket(self) -> Any:
-        return _BufferedSocket(super()._create_socket())
-
-    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        """Handle the buffered packets, then write what they queued."""
-        self._reading = True
-        try:
-            rc = super().loop_read(max_packets)
-            handled = 1
-            while (rc == MQTTErrorCode.MQTT_ERR_SUCCESS and handled < _MAX_READ_BATCH
-                   and isinstance(self._sock, _BufferedSocket) and self._sock.pending() > 0):
-                rc = super().loop_read(max_packets)
-                handled += 1
-        finally:
-            self._reading = False
-        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self.want_write():
-            rc = self.loop_write()
-        return rc
-
-    def _handle_publish(self) -> MQTTErrorCode:
-        """A QoS 0 or 1 PUBLISH without properties goes straight to ``on_plain_publish``.
-
-        For each message paho builds a ``Properties`` object, an ``MQTTMessage`` with its own
-        ``Condition``, and matches the topic against per-topic callbacks: half of what
-        receiving costs. QoS 2, properties (a topic alias among them), an invalid topic and
-        a malformed packet all take paho's own path, which handles or reports them.
-        """
-        handler = self.on_plain_publish
-        command = self._in_packet["command"]
-        qos = (command & 0x06) >> 1
-        if handler is None or qos == 2 or self._protocol != mqtt.MQTTv5:
-            return super()._handle_publish()
-        packet = self._in_packet["packet"]
-        try:
-            (length,) = _U16.unpack_from(packet, 0)
-            pos, mid = 2 + length, 0
-            if qos:
-                (mid,) = _U16.unpack_from(packet, pos)
-                pos += 2
-            if length == 0 or (qos and mid == 0) or packet[pos] != 0:
-                return super()._handle_publish()
-            topic = packet[2:2 + length].decode("utf-8")
-        except (struct.error, IndexError, UnicodeDecodeError):
-            return super()._handle_publish()
-        handler(topic, bytes(packet[pos + 1:]), bool(command & 0x01), mid, qos)
-        if qos == 1 and not self._manual_ack:
-            return self._send_puback(mid)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def _packet_queue(self, command: int, packet: bytes | bytearray, mid: int, qos: int,
-                      info: mqtt.MQTTMessageInfo | None = None) -> MQTTErrorCode:
-        if not (self._reading and threading.current_thread() is self._thread):
-            return super()._packet_queue(command, packet, mid, qos, info)
-        # Inside loop_read on paho's own thread: loop_read writes it before returning.
-        self._out_packet.append({"command": command, "mid": mid, "qos": qos, "pos": 0,
-                                 "to_process": len(packet), "packet": packet, "info": info})
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def limit_inflight(self, count: int) -> None:
-        """Send at most ``count`` unacknowledged QoS 1 messages; the broker's limit.
-
-        paho does not read the broker's MQTT 5 Receive Maximum, and Mosquitto (2.0.12 and
-        later) drops a client that sends more than that. Set in on_connect, before paho
-        sends anything on the new connection.
-        """
-        self._max_inflight_messages = count
-
-    def queue_pubacks(self, mids: Sequence[int]) -> None:
-        """Queue a PUBACK for each QoS 1 message id, as one write, and wake paho's thread once.
-
-        ``ack`` from another thread wakes paho's thread for every message, and the two then
-        trade the GIL thousands of times for one batch; paho also sends each queued packet
-        with a system call of its own.
-        """
-        if not mids:
-            return
-        packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
-        self._out_packet.append({"command": PUBACK, "mid": mids[-1], "qos": 1, "pos": 0,
-                                 "to_process": len(packet), "info": None, "packet": packet})
-        if self._sockpairW is not None:
-            with contextlib.suppress(BlockingIOError):
-                self._sockpairW.send(b"0")
+@functools.cache
+def _announce(path: str) -> None:
+    """Log which receive path this process connects with, once per path."""
+    log.info("mqtt: paho-mqtt %s, %s receive path", _paho_version(), path)
 
 
 class MqttLink:
@@ -244,10 +143,13 @@ class MqttLink:
         self.on_disconnected: Hook | None = None
         self.on_connect_failed: FailHook | None = None  # refused, unreachable, unresolved...
         self.on_published: PublishedHook | None = None  # a QoS 1 publish was acknowledged
-        client = _Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                             protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+        # Which receive path: checked when the first link is built, then the same for all.
+        self.fast = fast_path_wanted() and fast_path_fits(mqtt.Client)
+        client = (FastClient if self.fast else mqtt.Client)(
+            CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack)
         client.max_queued_messages_set(0)  # never drop our own publishes while reconnecting
-        client.max_inflight_messages_set(MAX_INFLIGHT)
+        client.max_inflight_messages_set(MAX_INFLIGHT if self.fast else STOCK_INFLIGHT)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         if settings.username is not None:
             client.username_pw_set(settings.username, settings.password)
@@ -259,7 +161,8 @@ class MqttLink:
         client.on_disconnect = self._disconnected
         client.on_connect_fail = self._connect_failed
         client.on_message = self._message
-        client.on_plain_publish = self._plain
+        if isinstance(client, FastClient):
+            client.on_plain_publish = self._plain
         client.on_publish = self._published
         self.client = client
 
@@ -269,6 +172,7 @@ class MqttLink:
         If the broker is down, paho keeps retrying in the background with backoff.
         """
         s = self.settings
+        _announce("fast" if self.fast else "stock paho")
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho
         clean = s.session_expiry_s is None
         if not clean:
@@ -300,7 +204,12 @@ class MqttLink:
         """
         with self._ack_lock:
             mids = [d.mid for d in deliveries if d.connection == self._connection and d.qos == 1]
-            self.client.queue_pubacks(mids)
+            client = self.client
+            if isinstance(client, FastClient):
+                client.queue_pubacks(mids)
+            else:
+                for mid in mids:
+                    client.ack(mid, 1)
             return len(mids)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -329,9 +238,15 @@ class MqttLink:
         log.info("mqtt connected to %s:%s as %s (session %s)", s.host, s.port, s.client_id,
                  "resumed" if flags.session_present else "new")
         allowed = getattr(properties, "ReceiveMaximum", None)
-        if isinstance(client, _Client):
+        if isinstance(client, FastClient):
             client.limit_inflight(min(MAX_INFLIGHT, allowed) if allowed else MAX_INFLIGHT)
-        sock = getattr(client.socket(), "_sock", None)
+        elif allowed and allowed < client.max_inflight_messages:
+            log.warning("mqtt %s:%s allows %s unacknowledged publishes, fewer than stock paho's "
+                        "%s: raise max_inflight_messages on the broker", s.host, s.port, allowed,
+                        client.max_inflight_messages)
+        sock = client.socket()
+        if isinstance(sock, BufferedSocket):
+            sock = sock.raw
         if isinstance(sock, socket.socket):  # ssl.SSLSocket is one too
             # A PUBACK then a publish are two small writes: with Nagle on, the second waits
             # for the broker's delayed ACK (tens of ms), which a help request cannot afford.
@@ -388,12 +303,12 @@ class MqttLink:
             log.exception("mqtt: connection hook failed")
 
     def _message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        """What ``_Client`` leaves to paho: QoS 2, and messages with properties."""
+        """Every message on stock paho; on the fast path QoS 2 and those with properties."""
         try:
             topic = message.topic
-        except UnicodeDecodeError:  # a broker should refuse such a topic; never crash on it
+        except UnicodeDecodeError as exc:  # a broker should refuse such a topic; never crash
             self.handler_errors += 1
-            log.error("mqtt: topic is not UTF-8: %r", message._topic[:200])
+            log.error("mqtt: topic is not UTF-8: %r", exc.object[:200])
             return
         self._plain(topic, bytes(message.payload), bool(message.retain), message.mid,
                     message.qos)

@@ -57,6 +57,14 @@ class AgentRecord:
         return AgentView(self.agent, msg.state, msg.since, max(0.0, now - msg.since),
                          msg.team, msg.desk, msg.queue, msg.reason, msg.call)
 
+    def rebase(self, delta_s: float) -> None:
+        """Move the state changes by a wall-clock step; closed day totals stay where they are."""
+        msg = self.current
+        self.current = msg.model_copy(update={"ts": msg.ts + delta_s,
+                                              "since": msg.since + delta_s})
+        self.changes = [(since + delta_s, ts + delta_s, state, queue)
+                        for since, ts, state, queue in self.changes]
+
 
 class Agents:
     """Every agent's state history, folded event by event."""
@@ -128,6 +136,11 @@ class Agents:
                 end = changes[k + 1][0] if k + 1 < len(changes) else now
                 _add(totals, queue, state, min(end, now) - max(since, start))
         return totals
+
+    def rebase(self, delta_s: float) -> None:
+        """Move every agent's state changes by a wall-clock step (``AgentRecord.rebase``)."""
+        for rec in self.by_id.values():
+            rec.rebase(delta_s)
 
     def prune(self, now: float, oldest_day: dt.date) -> None:
         """Drop changes older than two days (keeping each agent's latest) and old day totals."""

@@ -166,6 +166,21 @@ class QueueCalls:
         oldest = now - stale_s
         return [ts for ts in self.waiting.values() if oldest <= ts <= now]
 
+    def rebase(self, delta_s: float) -> None:
+        """Move every stored time by a wall-clock step, so what was measured keeps its age.
+
+        Day tallies stay with the day they were counted in: "today" is whatever day the
+        stepped clock says it is.
+        """
+        for call in self._calls.values():
+            call.last_ts += delta_s
+            if call.offered_ts is not None:
+                call.offered_ts += delta_s
+        self.waiting = {c: ts + delta_s for c, ts in self.waiting.items()}
+        self._recent = [(ts + delta_s, code, a, b) for ts, code, a, b in self._recent]
+        self._held = {c: msg.model_copy(update={"ts": msg.ts + delta_s})
+                      for c, msg in self._held.items()}
+
     def prune(self, now: float, window_s: float, oldest_day: dt.date, stale_s: float) -> None:
         """Forget what no window can need any more."""
         cut = bisect.bisect_right(self._recent, now - window_s, key=lambda e: e[0])

@@ -4,7 +4,8 @@
 applied, the effects to carry out now (help states, alerts, desk commands) and which
 snapshots changed. ``tick`` runs the time rules (escalation, hold reminders, strain) at
 ``now``.
-``snapshots`` reads every KPI snapshot at ``now``. No I/O, and the clock is always passed in.
+``snapshots`` reads every KPI snapshot at ``now``; ``rebase`` follows a wall-clock step. No
+I/O, and the clock is always passed in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from wallboard.floor.effects import (
 )
 from wallboard.floor.help import ALERT_KIND, HelpBoard, status
 from wallboard.floor.holds import HoldReminders
-from wallboard.floor.model import FloorModel, Outcome
+from wallboard.floor.model import FloorModel, FoldOutcome
 from wallboard.floor.settings import FloorSettings
 from wallboard.floor.skew import ahead_reason, clamped
 from wallboard.floor.wellbeing import WellbeingBoard
@@ -50,7 +51,7 @@ DATED_INPUTS = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.D
 class Folded:
     """What one message did: its outcome, the reason if not applied, and what follows."""
 
-    outcome: Outcome
+    outcome: FoldOutcome
     reason: str | None = None
     effects: tuple[Effect, ...] = ()
     queues: frozenset[str] = frozenset()  # queue snapshots it changed
@@ -170,6 +171,16 @@ class FloorCore:
             effects += self.wellbeing.update(self.model.agents.by_id, self.signals,
                                              help_by_agent, now, day_start)
         return effects
+
+    def rebase(self, delta_s: float) -> None:
+        """Take a wall-clock step of ``delta_s`` as the corrected time: everything measured so
+        far keeps its age (open calls and requests, agents' states, the sliding window,
+        signals, the schedules), so a step neither fires escalations nor delays them.
+        Day tallies stay with their day: "today" is the day the stepped clock is in."""
+        self.model.rebase(delta_s)
+        self.help.rebase(delta_s)
+        self.signals.rebase(delta_s)
+        self.wellbeing.rebase(delta_s)
 
     def snapshots(self, now: float) -> tuple[list[QueueKpi], FloorKpi]:
         """Every queue's snapshot and the floor's (with help requests), as of ``now``."""

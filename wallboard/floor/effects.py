@@ -31,7 +31,7 @@ class ClearAlert:
 
 
 @dataclass(frozen=True, slots=True)
-class DeskCommand:
+class SendDeskCommand:
     """Send ``cmd`` to the desk unit at ``desk``."""
 
     desk: str
@@ -62,5 +62,5 @@ class PublishTeamWellbeing:
     message: TeamWellbeing | None
 
 
-Effect = (RaiseAlert | ClearAlert | DeskCommand | PublishHelp | PublishWellbeing
+Effect = (RaiseAlert | ClearAlert | SendDeskCommand | PublishHelp | PublishWellbeing
           | PublishTeamWellbeing)

@@ -3,7 +3,8 @@
 Every transition the lifecycle allows is in ``TRANSITIONS``; anything else (an ack for a
 request already resolved, say) is refused and counted, never applied. Escalation is a pure
 function of age: unacknowledged after ``escalate_after_s`` raises a level-1 alert, after twice
-that a level-2 alert, and handling the request clears it.
+that a level-2 alert, and handling the request clears it. The record keeps the highest level
+a request reached (``max_level``) and when it became due, through acknowledgement and close.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Literal
 
 from wallboard.alert_age import help_text
 from wallboard.floor.effects import ClearAlert, Effect, RaiseAlert
-from wallboard.messages import HelpState, HelpStatus, HelpTimes
+from wallboard.messages import OPEN_HELP_STATES, HelpState, HelpStatus, HelpTimes
 
-Outcome = Literal["applied", "duplicate", "refused"]
+# What one help step did; its values are a subset of the floor core's FoldOutcome.
+HelpOutcome = Literal["applied", "duplicate", "refused"]
 
 # (from, to) pairs the lifecycle allows; None is "no request yet". Resolving a request that
 # was never acknowledged is allowed: the supervisor who arrives has acknowledged it too.
@@ -29,7 +31,7 @@ TRANSITIONS: frozenset[tuple[HelpState | None, HelpState]] = frozenset({
     ("acknowledged", "resolved"),
     ("acknowledged", "cancelled"),
 })
-OPEN: frozenset[HelpState] = frozenset({"requested", "acknowledged"})
+OPEN = OPEN_HELP_STATES  # one set for the controller, the desk unit and the screens
 ALERT_KIND = "help_unacknowledged"
 
 
@@ -45,7 +47,9 @@ class HelpRequest:
     acknowledged_at: float | None = None
     closed_at: float | None = None
     by: str | None = None
-    level: int = 0  # escalation level now: 0 none, 1 raised, 2 escalated
+    level: int = 0  # the alert up now: 0 none, 1 raised, 2 escalated; 0 once handled
+    max_level: int = 0  # the highest level reached, kept after the request is handled
+    max_level_at: float | None = None  # when max_level became due; None while it is 0
 
     def age_s(self, now: float) -> float:
         """Seconds since the press, until the request closed."""
@@ -74,6 +78,7 @@ def status(req: HelpRequest, ts: float) -> HelpStatus:
         requested_at=req.requested_at, acknowledged_at=req.acknowledged_at,
         closed_at=req.closed_at, time_to_acknowledge_s=req.time_to_acknowledge_s,
         time_to_resolve_s=req.time_to_resolve_s, level=req.level,
+        max_level=req.max_level, max_level_at=req.max_level_at,
     )
 
 
@@ -88,6 +93,30 @@ def level_for(age_s: float, escalate_after_s: float) -> int:
     if age_s >= 2 * escalate_after_s:
         return 2
     return 1 if age_s >= escalate_after_s else 0
+
+
+def reached(req: HelpRequest, now: float, escalate_after_s: float) -> HelpRequest:
+    """``req`` with the highest level its wait has reached by ``now``, if still unacknowledged.
+
+    The time is when the level became due, not when a tick noticed: the same whether the
+    controller ticked in between or replays its journal, and whatever the tick's jitter.
+    """
+    if req.state != "requested":
+        return req
+    level = level_for(req.age_s(now), escalate_after_s)
+    if level <= req.max_level:
+        return req
+    return replace(req, max_level=level,
+                   max_level_at=req.requested_at + level * escalate_after_s)
+
+
+def shifted(req: HelpRequest, delta_s: float) -> HelpRequest:
+    """``req`` with every time it holds moved by ``delta_s`` (a wall-clock step)."""
+    def move(ts: float | None) -> float | None:
+        return None if ts is None else ts + delta_s
+    return replace(req, requested_at=req.requested_at + delta_s,
+                   acknowledged_at=move(req.acknowledged_at), closed_at=move(req.closed_at),
+                   max_level_at=move(req.max_level_at))
 
 
 def alert_text(req: HelpRequest, level: int, now: float) -> str:
@@ -116,7 +145,8 @@ class HelpBoard:
         self.last_closed: dict[str, HelpRequest] = {}
 
     def apply(self, desk: str, request: str, state: HelpState, ts: float,
-              agent: str | None = None, by: str | None = None) -> tuple[Outcome, list[Effect]]:
+              agent: str | None = None,
+              by: str | None = None) -> tuple[HelpOutcome, list[Effect]]:
         """Move ``request`` at ``desk`` to ``state`` at ``ts``, if the lifecycle allows it."""
         current = self.by_desk.get(desk)
         done = self.last_closed.get(desk)
@@ -128,7 +158,8 @@ class HelpBoard:
             replaced: list[Effect] = []
             if current.state in OPEN:
                 # A new press replaces a request the desk lost track of (a reboot, say).
-                self._close(replace(current, state="cancelled", closed_at=ts, level=0))
+                lost = reached(current, ts, self.escalate_after_s)
+                self._close(replace(lost, state="cancelled", closed_at=ts, level=0))
                 if current.level:
                     replaced.append(ClearAlert(alert_id(desk)))
             self.by_desk[desk] = HelpRequest(request, desk, "requested", ts, agent)
@@ -141,8 +172,9 @@ class HelpBoard:
         if current is None:
             self.by_desk[desk] = HelpRequest(request, desk, "requested", ts, agent)
             return "applied", []
-        updated = replace(current, state=state, by=by or current.by,
-                          agent=current.agent or agent)
+        # The level its wait reached counts even if no tick came between (a journal replay).
+        updated = replace(reached(current, ts, self.escalate_after_s), state=state,
+                          by=by or current.by, agent=current.agent or agent)
         if state in ("acknowledged", "resolved") and current.acknowledged_at is None:
             updated = replace(updated, acknowledged_at=ts)
         effects: list[Effect] = []
@@ -169,7 +201,8 @@ class HelpBoard:
                 continue
             level = level_for(req.age_s(now), self.escalate_after_s)
             if level > req.level:
-                self.by_desk[desk] = replace(req, level=level)
+                self.by_desk[desk] = replace(reached(req, now, self.escalate_after_s),
+                                             level=level)
                 effects.append(RaiseAlert(
                     alert_id(desk), level, ALERT_KIND, alert_text(req, level, now), desk=desk,
                     agent=req.agent, request=req.request, since=req.requested_at))
@@ -201,6 +234,11 @@ class HelpBoard:
     def raised_alerts(self) -> dict[str, str]:
         """Alert id -> request for every request whose escalation alert is up now."""
         return {alert_id(r.desk): r.request for r in self.by_desk.values() if r.level}
+
+    def rebase(self, delta_s: float) -> None:
+        """Move open requests' times by a wall-clock step, so no escalation fires or waits
+        for the step; closed ones stay with the day they were counted in."""
+        self.by_desk = {desk: shifted(req, delta_s) for desk, req in self.by_desk.items()}
 
     def prune(self, before: float) -> None:
         """Forget closed requests older than ``before`` (yesterday's are no longer shown)."""

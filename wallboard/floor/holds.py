@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from wallboard.floor.agents import AgentView
-from wallboard.floor.effects import DeskCommand, Effect
+from wallboard.floor.effects import Effect, SendDeskCommand
 
 
 class HoldReminders:
@@ -27,10 +27,10 @@ class HoldReminders:
                          and now - view.since >= self.remind_after_s)
             nudged = self.nudged.get(view.agent)
             if nudged is not None and (not long_hold or nudged != view.desk):
-                effects.append(DeskCommand(nudged, "clear_nudge"))
+                effects.append(SendDeskCommand(nudged, "clear_nudge"))
                 del self.nudged[view.agent]
                 nudged = None
             if long_hold and nudged is None and view.desk is not None:
-                effects.append(DeskCommand(view.desk, "nudge"))
+                effects.append(SendDeskCommand(view.desk, "nudge"))
                 self.nudged[view.agent] = view.desk
         return effects

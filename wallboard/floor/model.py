@@ -30,8 +30,9 @@ from wallboard.messages import (
 )
 from wallboard.topics import Kind
 
-# held: kept back until the events it depends on arrive; refused: contradicts what is known.
-Outcome = Literal["applied", "duplicate", "ignored", "held", "refused"]
+# What folding one input did (calls.CallOutcome and help.HelpOutcome are subsets). held: kept
+# back until the events it depends on arrive; refused: contradicts what is known.
+FoldOutcome = Literal["applied", "duplicate", "ignored", "held", "refused"]
 
 
 class FloorModel:
@@ -46,11 +47,11 @@ class FloorModel:
 
     # -- folding -------------------------------------------------------------------------
 
-    def apply(self, envelope: Envelope) -> Outcome:
+    def apply(self, envelope: Envelope) -> FoldOutcome:
         """Fold one validated message. Kinds the floor model doesn't track are 'ignored'."""
         return self.fold(envelope)[0]
 
-    def fold(self, envelope: Envelope) -> tuple[Outcome, str | None]:
+    def fold(self, envelope: Envelope) -> tuple[FoldOutcome, str | None]:
         """Fold one validated message and say why when it was not applied."""
         msg = envelope.message
         kind = envelope.topic.kind
@@ -129,6 +130,14 @@ class FloorModel:
             calls.prune(now, self.settings.window_s, yesterday.date, self.settings.stale_call_s)
         self.agents.prune(now, yesterday.date)
         self._pruned_at = now
+
+    def rebase(self, delta_s: float) -> None:
+        """Move every stored time by a wall-clock step: open calls, the sliding window and
+        agents' states keep their age; day tallies stay with their day."""
+        for calls in self.queues.values():
+            calls.rebase(delta_s)
+        self.agents.rebase(delta_s)
+        self._pruned_at += delta_s
 
     def _maybe_prune(self, now: float) -> None:
         if now - self._pruned_at >= 60.0:

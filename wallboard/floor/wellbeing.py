@@ -33,6 +33,10 @@ class WellbeingBoard:
         self.agents: dict[str, str] = {}  # agent -> content last published
         self.teams: dict[str, str] = {}
 
+    def rebase(self, delta_s: float) -> None:
+        """Keep the scoring schedule across a wall-clock step (a step back must not pause it)."""
+        self.next_at += delta_s
+
     def update(self, records: dict[str, AgentRecord], signals: SignalLog,
                help_by_agent: Counter[str], now: float, day_start: float) -> list[Effect]:
         """Effects for what changed, if the schedule says it is time; else nothing."""

@@ -53,6 +53,11 @@ class SignalLog:
                  if s.kind == "compliment" and since <= s.ts <= now]
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
+    def rebase(self, delta_s: float) -> None:
+        """Move every signal by a wall-clock step, so "in the last hour" keeps its meaning."""
+        self.by_agent = {agent: {Signal(s.ts + delta_s, s.kind, s.call): None for s in seen}
+                         for agent, seen in self.by_agent.items()}
+
     def prune(self, now: float) -> None:
         """Forget signals older than two days."""
         horizon = now - 2 * 86_400.0

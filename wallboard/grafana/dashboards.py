@@ -401,11 +401,20 @@ def help_requests() -> models.Dashboard:
                  f"{where(SITE, eq('kind', ALERT_KIND), eq('level', level))} "
                  "GROUP BY time(1h) fill(0)", ref_id=ref_id(level - 1), alias=name)
         for level, name in ((1, "raised (level 1)"), (2, "escalated (level 2)"))]
+    # Each request closes once (resolved or cancelled), and its closing record keeps the
+    # highest level it reached: one count per request, by that level.
+    closed = matches("state", "^(resolved|cancelled)$")
+    by_highest_level = [
+        InfluxQL('SELECT count("request") AS "requests" FROM "raw"."help" '
+                 f"{where(SITE, closed, eq('max_level', level))} "
+                 "GROUP BY time(1d) fill(0) tz('$timezone')", ref_id=ref_id(level), alias=name)
+        for level, name in ((0, "never escalated"), (1, "reached level 1"),
+                            (2, "reached level 2"))]
     return dashboard(
         "wallboard-help", "Wallboard: help requests",
         "Desk help requests: how many, how quickly supervisors acknowledge and resolve "
         "them, and how many escalate.",
-        time_from="now-7d", refresh="1m", variables=[site_variable()],
+        time_from="now-7d", refresh="1m", variables=[site_variable(), timezone_variable()],
         items=[
             stat_panel("Help requests today", floor + "requests made today, and requests "
                        "open now.",
@@ -440,6 +449,12 @@ def help_requests() -> models.Dashboard:
                   "past help.escalate_after_s) and escalated (level 2: twice that), from "
                   f"raw alert, kind {ALERT_KIND}.", escalations, unit="none", width=24,
                   bars=True),
+            graph("Requests by highest level reached, per day", "Requests closed (resolved "
+                  "or cancelled) each day of the site (time zone: the Site time zone "
+                  "variable), by the highest escalation level each reached while it waited "
+                  "(raw help, max_level on the closing record). Requests closed "
+                  "by a controller older than max_level are not counted.",
+                  by_highest_level, unit="none", width=24, bars=True),
         ])
 
 

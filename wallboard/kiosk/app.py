@@ -30,13 +30,14 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.label import Label
 
+import wallboard.clock  # not its Clock by name: Kivy's Clock is used here too
 from wallboard.config import WallboardConfig
 from wallboard.kiosk import theme, view
 from wallboard.kiosk.feed import Feed, SendCommand
 from wallboard.kiosk.fit_label import FitLabel  # before board.kv, which uses it
 from wallboard.kiosk.state import Board, Changes, fold
 from wallboard.kiosk.watchdog import Notifier
-from wallboard.messages import DeskCmd, LampState
+from wallboard.messages import DeskCommand, LampState
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,9 @@ class Kiosk:
     """The screen's logic on the main thread: board, view model and widgets kept in step."""
 
     def __init__(self, config: WallboardConfig, feed: Feed, send: SendCommand | None = None,
-                 clock: Callable[[], float] = time.time,
+                 clock: wallboard.clock.Clock = time.time,
                  alarm: Callable[[], None] | None = None) -> None:
-        self.config, self.cfg, self.feed, self.send = config, config.kiosk, feed, send
+        self.kiosk_config, self.feed, self.send = config.kiosk, feed, send
         self.clock, self.alarm = clock, alarm
         self.tz = ZoneInfo(config.site.timezone)
         self.names = {q: o.name for q, o in config.queues.items() if o.name}
@@ -150,9 +151,9 @@ class Kiosk:
         # ids are weak references: hold the panels, which may be taken off the screen.
         self.grid = self.root.ids.grid.__self__
         self.help_panel = self.root.ids.help_panel.__self__
-        if not self.cfg.help_panel:
+        if not self.kiosk_config.help_panel:
             self.root.ids.lower.remove_widget(self.help_panel)
-        if not self.cfg.agents_panel:
+        if not self.kiosk_config.agents_panel:
             self.root.ids.lower.remove_widget(self.grid)
         self.root.bind(size=lambda *_: self.relayout())
         self.grid.bind(size=lambda *_: self.layout_grid())
@@ -168,7 +169,7 @@ class Kiosk:
         self.events = [
             Clock.schedule_interval(lambda _dt: self.pump(), PUMP_S),
             Clock.schedule_interval(lambda _dt: self.tick(), 1.0),
-            Clock.schedule_interval(lambda _dt: self.turn_page(), self.cfg.page_dwell_s),
+            Clock.schedule_interval(lambda _dt: self.turn_page(), self.kiosk_config.page_dwell_s),
             Clock.schedule_interval(lambda _dt: self.blink(), BLINK_S),
             Clock.schedule_interval(lambda _dt: self.next_alert(), TICKER_S),
         ]
@@ -185,9 +186,9 @@ class Kiosk:
 
     def pump(self) -> Changes:
         """Fold what arrived and update the parts of the screen it changed."""
-        changes = Changes()
+        changes, now = Changes(), self.clock()
         for item in self.feed.drain():
-            changes.merge(fold(self.board, item))
+            changes.merge(fold(self.board, item, now))
         if changes:
             self.apply(changes)
         self.show_banner()
@@ -219,7 +220,8 @@ class Kiosk:
             self.show_cell(agent, now, holds)
         self.show_banner()
         if self.board.alerts:  # an alert's age moves on with the clock
-            self.ticker_lines = view.ticker(self.board.alerts, now, self.cfg, self.agent_names)
+            self.ticker_lines = view.ticker(self.board.alerts, now, self.kiosk_config,
+                                            self.agent_names)
             self.show_ticker()
 
     # -- headline rows ---------------------------------------------------------------------
@@ -237,14 +239,14 @@ class Kiosk:
 
     def show_rows(self, rebuild: bool = False) -> None:
         """Fill the headline rows of the current page; rebuild them only if the rows differ."""
-        pages = view.pages(self.board, self.cfg)
+        pages = view.pages(self.board, self.kiosk_config)
         self.page %= len(pages)
         wanted = pages[self.page]
         self.root.page_text = f"page {self.page + 1} of {len(pages)}" if len(pages) > 1 else ""
         if rebuild or wanted != self.page_rows:
             self._build_rows(wanted)
         for row_widget, tiles, queue in zip(self.rows, self.tiles, wanted, strict=True):
-            row = view.row(self.board, self.cfg, queue, self.names, self.window_s)
+            row = view.row(self.board, self.kiosk_config, queue, self.names, self.window_s)
             row_widget.title = row.title
             for tile_widget, t in zip(tiles, row.tiles, strict=True):
                 tile_widget.caption, tile_widget.value, tile_widget.badge = (
@@ -256,28 +258,29 @@ class Kiosk:
         box = self.root.ids.rows
         box.clear_widgets()
         w, h = self.root.size
-        geo = view.geometry(w, h, self.cfg.rows_per_page, len(self.cfg.tiles))
+        geo = view.geometry(w, h, self.kiosk_config.rows_per_page, len(self.kiosk_config.tiles))
         self.root.rows_share = geo.rows_share
         self.page_rows, self.rows, self.tiles = list(wanted), [], []
         for queue in wanted:
             row_widget = QueueRow(queue=queue or "", tile_cols=geo.tile_cols,
                                   title_font=geo.headline_font * 0.3,
                                   title_share=geo.title_share)
-            tiles = [Tile(value_font=geo.headline_font) for _ in self.cfg.tiles]
+            tiles = [Tile(value_font=geo.headline_font) for _ in self.kiosk_config.tiles]
             for t in tiles:
                 row_widget.ids.tiles.add_widget(t)
             box.add_widget(row_widget)
             self.rows.append(row_widget)
             self.tiles.append(tiles)
         # Fewer rows than a page holds (the last page): keep the others' size.
-        for _ in range(self.cfg.rows_per_page - len(wanted)):
+        for _ in range(self.kiosk_config.rows_per_page - len(wanted)):
             box.add_widget(Label())
 
     # -- staleness -------------------------------------------------------------------------
 
     def show_banner(self) -> None:
         """Show or hide STALE DATA, with its age."""
-        b = view.banner(self.board, self.cfg, self.clock(), self.feed.link.state(), self.tz)
+        b = view.banner(self.board, self.kiosk_config, self.clock(), self.feed.link.state(),
+                        self.tz)
         self.root.banner_text = b.text if b else ""
         if self.root.stale != (b is not None):
             self.root.stale = b is not None
@@ -288,13 +291,13 @@ class Kiosk:
     def show_help(self) -> None:
         """The open requests, waiting ones first (``view.help_views``); rows are reused, ages
         tick."""
-        if not self.cfg.help_panel:
+        if not self.kiosk_config.help_panel:
             return
-        views = view.help_views(self.board, self.cfg, self.clock(), self.agent_names)
+        views = view.help_views(self.board, self.kiosk_config, self.clock(), self.agent_names)
         self.acked_here &= {v.request for v in views}  # forget requests no longer open
         shown = views[:HELP_ROWS]
         extra = len(views) - len(shown)
-        hint = " · TAP TO ACKNOWLEDGE" if self.cfg.audience == "supervisor" else ""
+        hint = " · TAP TO ACKNOWLEDGE" if self.kiosk_config.audience == "supervisor" else ""
         self.root.help_title = (f"HELP REQUESTS · {len(views)} OPEN"
                                 + (f" · {extra} MORE NOT SHOWN" if extra else hint)
                                 if views else "HELP REQUESTS · NONE OPEN"
@@ -320,19 +323,19 @@ class Kiosk:
     def _tapped(self, row: HelpRow) -> None:
         self.tap(row.desk)
 
-    def tap(self, desk: str) -> DeskCmd | None:
+    def tap(self, desk: str) -> DeskCommand | None:
         """A tap on a desk's request: acknowledge, then resolve (supervisor screens only)."""
         status = self.board.help.get(desk)
-        if self.cfg.audience != "supervisor" or status is None or self.send is None:
+        if self.kiosk_config.audience != "supervisor" or status is None or self.send is None:
             return None
-        cmd = view.tap_command(status, status.request in self.acked_here, self.cfg.id,
+        cmd = view.tap_command(status, status.request in self.acked_here, self.kiosk_config.id,
                                self.clock())
         if cmd is None:
             return None
         if cmd.cmd == "ack":
             self.acked_here.add(status.request)
         self.send(desk, cmd)
-        log.info("kiosk %s sent %s for request %s at desk %s", self.cfg.id, cmd.cmd,
+        log.info("kiosk %s sent %s for request %s at desk %s", self.kiosk_config.id, cmd.cmd,
                  status.request, desk)
         return cmd
 
@@ -344,13 +347,15 @@ class Kiosk:
         if self.alarm is not None and view.escalated(self.alert_levels, alerts):
             self.alarm()
         self.alert_levels = {key: a.level for key, a in alerts.items()}
-        self.ticker_lines = view.ticker(alerts, self.clock(), self.cfg, self.agent_names)
+        self.ticker_lines = view.ticker(alerts, self.clock(), self.kiosk_config, self.agent_names)
         self.notes = [("STRAIN", line)
-                      for line in view.strain_lines(self.board, self.cfg, self.agent_names)]
-        holds = view.long_hold_note(self.board, self.cfg)
+                      for line in view.strain_lines(self.board, self.kiosk_config,
+                                                    self.agent_names)]
+        holds = view.long_hold_note(self.board, self.kiosk_config)
         self.notes += [("HOLDS", holds)] if holds else []
         self.notes += [("KUDOS", line) for line in
-                       view.kudos_lines(self.board, self.cfg, self.clock(), self.agent_names)]
+                       view.kudos_lines(self.board, self.kiosk_config, self.clock(),
+                                        self.agent_names)]
         self.show_ticker()
 
     def next_alert(self) -> None:
@@ -374,7 +379,7 @@ class Kiosk:
     def layout_grid(self, force: bool = False) -> None:
         """Group agents by team and size the cells so every one fits."""
         grid = self.grid
-        if not self.cfg.agents_panel:
+        if not self.kiosk_config.agents_panel:
             return
         size = (float(grid.width), float(grid.height))
         if not force and size == self.grid_size:
@@ -393,7 +398,7 @@ class Kiosk:
                 cell = old.get(agent) or AgentCell(agent=agent)
                 cell.size = (fit.cell_w, fit.cell_h)
                 cell.font_size = fit.font
-                cell.lamp_size = fit.cell_h * 0.16 if self.cfg.mirror_lights else 0
+                cell.lamp_size = fit.cell_h * 0.16 if self.kiosk_config.mirror_lights else 0
                 grid.add_widget(cell)
                 self.cells[agent] = cell
         now, holds = self.clock(), self.board.long_holds()
@@ -405,7 +410,7 @@ class Kiosk:
         widget = self.cells.get(agent)
         if widget is None:
             return
-        c = view.cell(self.board, self.cfg, agent, now, holds, self.agent_names)
+        c = view.cell(self.board, self.kiosk_config, agent, now, holds, self.agent_names)
         widget.text = view.cell_text(c, self.fit, self.cell_chars)
         widget.bg = theme.STATE_COLOURS[c.state]
         widget.color = theme.STATE_TEXT[c.state]

@@ -12,15 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 
+from wallboard.clock import Clock
 from wallboard.errors import BadMessage
 from wallboard.link_status import LinkTracker
 from wallboard.log_limit import LogLimiter
-from wallboard.messages import Cleared, DeskCmd, Envelope, decode
+from wallboard.messages import Cleared, DeskCommand, Envelope, decode
 from wallboard.topics import Kind, subscription
 
 log = logging.getLogger(__name__)
 
-SendCommand = Callable[[str, DeskCmd], None]  # desk, command: a supervisor's tap goes out
+SendCommand = Callable[[str, DeskCommand], None]  # desk, command: a supervisor's tap goes out
 
 FLOOR_KINDS = (Kind.KPI_FLOOR, Kind.KPI_QUEUE, Kind.AGENT_STATE, Kind.DESK_LIGHT,
                Kind.DESK_STATUS, Kind.HELP, Kind.ALERT, Kind.SERVICE_STATUS)
@@ -38,7 +39,7 @@ class Feed:
     """The inbox between the MQTT link and the screen, plus the connection state."""
 
     def __init__(self, root: str, site: str, audience: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock = time.time) -> None:
         self.root, self.site, self.clock = root, site, clock
         self.kinds = frozenset(SUPERVISOR_KINDS if audience == "supervisor" else FLOOR_KINDS)
         self._lock = threading.Lock()

@@ -12,11 +12,11 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import wallboard.clock  # not its Clock by name: Kivy's Clock is used here too
 from wallboard.config import WallboardConfig
 from wallboard.kiosk.config import KioskConfig
 
@@ -118,7 +118,7 @@ def layout_boxes(kiosk: Any, kivy_window: Any) -> dict[str, Any]:
 
 
 def run_kiosk(config: WallboardConfig, window: Window, screenshot: Path | None = None,
-              after_s: float = 5.0, clock: Callable[[], float] = time.time,
+              after_s: float = 5.0, clock: wallboard.clock.Clock = time.time,
               layout: Path | None = None) -> int:
     """Run the wall screen until closed; with ``screenshot``, save one after ``after_s``.
 

@@ -2,7 +2,9 @@
 
 ``fold`` is pure. It returns what changed, so the screen updates only those widgets. A message
 older than the one already held for the same topic is ignored: a retained copy that arrives
-after a live update must not roll the screen back.
+after a live update must not roll the screen back. Given the screen's ``now``, a held message
+dated over ``FUTURE_S`` ahead of it holds nothing back: its sender's clock was wrong, and
+once NTP steps that clock back, the sender's next message is dated earlier yet is the news.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from wallboard.messages import (
     ServiceStatus,
 )
 from wallboard.topics import Kind
+
+FUTURE_S = 60.0  # dated further ahead of the screen's clock than this: a clock is wrong
 
 
 @dataclass(slots=True)
@@ -69,12 +73,16 @@ class Board:
         return {h.agent: h.hold_s for h in self.floor.long_holds}
 
 
-def _newer(old: object, ts: float) -> bool:
-    return old is None or getattr(old, "ts", 0.0) <= ts
+def _newer(old: object, ts: float, now: float | None) -> bool:
+    """Whether a message dated ``ts`` replaces ``old``: it is not older, or ``old`` is
+    dated so far ahead of ``now`` that its clock was wrong."""
+    held = getattr(old, "ts", 0.0)
+    return old is None or held <= ts or (now is not None and held > now + FUTURE_S)
 
 
-def fold(board: Board, item: Envelope | Cleared) -> Changes:
-    """Fold one validated message into ``board``; return what changed."""
+def fold(board: Board, item: Envelope | Cleared, now: float | None = None) -> Changes:
+    """Fold one validated message, received at ``now`` (None: trust every ``ts``), into
+    ``board``; return what changed."""
     changes = Changes()
     topic = item.topic
     if isinstance(item, Cleared):
@@ -86,7 +94,8 @@ def fold(board: Board, item: Envelope | Cleared) -> Changes:
         return changes
     msg = item.message
     kind = topic.kind
-    if kind is Kind.KPI_FLOOR and isinstance(msg, FloorKpi) and _newer(board.floor, msg.ts):
+    if (kind is Kind.KPI_FLOOR and isinstance(msg, FloorKpi)
+            and _newer(board.floor, msg.ts, now)):
         before = board.long_holds()
         board.floor = msg
         changes.tiles = True
@@ -94,45 +103,46 @@ def fold(board: Board, item: Envelope | Cleared) -> Changes:
         changes.agents |= {a for a in before.keys() | after.keys() if before.get(a) != after.get(a)}
     elif kind is Kind.KPI_QUEUE and isinstance(msg, QueueKpi):
         queue = topic.id("queue")
-        if _newer(board.queues.get(queue), msg.ts):
+        if _newer(board.queues.get(queue), msg.ts, now):
             board.queues[queue] = msg
             changes.tiles = True
     elif kind is Kind.AGENT_STATE and isinstance(msg, AgentState):
-        _fold_agent(board, topic.id("agent"), msg, changes)
+        _fold_agent(board, topic.id("agent"), msg, changes, now)
     elif kind is Kind.AGENT_WELLBEING and isinstance(msg, AgentWellbeing):
         agent = topic.id("agent")
-        if _newer(board.wellbeing.get(agent), msg.ts):
+        if _newer(board.wellbeing.get(agent), msg.ts, now):
             board.wellbeing[agent] = msg
             changes.agents.add(agent)
     elif kind is Kind.DESK_LIGHT and isinstance(msg, DeskLight):
         desk = topic.id("desk")
-        if _newer(board.lights.get(desk), msg.ts):
+        if _newer(board.lights.get(desk), msg.ts, now):
             board.lights[desk] = msg
             _touch_desk(board, desk, changes)
     elif kind is Kind.DESK_STATUS and isinstance(msg, DeskStatus):
         desk = topic.id("desk")
-        if _newer(board.desks_online.get(desk), msg.ts):
+        if _newer(board.desks_online.get(desk), msg.ts, now):
             board.desks_online[desk] = msg
             _touch_desk(board, desk, changes)
     elif kind is Kind.HELP and isinstance(msg, HelpStatus):
         desk = topic.id("desk")
-        if _newer(board.help.get(desk), msg.ts):
+        if _newer(board.help.get(desk), msg.ts, now):
             board.help[desk] = msg
             changes.help = True
     elif (kind is Kind.ALERT and isinstance(msg, Alert)
-          and _newer(board.alerts.get(topic.id("alert")), msg.ts)):
+          and _newer(board.alerts.get(topic.id("alert")), msg.ts, now)):
         board.alerts[topic.id("alert")] = msg
         changes.alerts = True
     elif (kind is Kind.SERVICE_STATUS and isinstance(msg, ServiceStatus)
-          and topic.id("service") == "controller" and _newer(board.controller, msg.ts)):
+          and topic.id("service") == "controller" and _newer(board.controller, msg.ts, now)):
         board.controller = msg
         changes.tiles = True
     return changes
 
 
-def _fold_agent(board: Board, agent: str, msg: AgentState, changes: Changes) -> None:
+def _fold_agent(board: Board, agent: str, msg: AgentState, changes: Changes,
+                now: float | None) -> None:
     old = board.agents.get(agent)
-    if not _newer(old, msg.ts):
+    if not _newer(old, msg.ts, now):
         return
     board.agents[agent] = msg
     changes.agents.add(agent)

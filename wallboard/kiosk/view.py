@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from wallboard.alert_age import help_text, live_text
 from wallboard.floor.help import ALERT_KIND as HELP_ALERT_KIND
 from wallboard.kiosk.config import LOWER_IS_WORSE, KioskConfig, Metric, Threshold
-from wallboard.kiosk.state import Board
+from wallboard.kiosk.state import FUTURE_S, Board
 from wallboard.kiosk.textfit import ELLIPSIS, SEPARATORS
 from wallboard.kiosk.theme import (
     DASH,
@@ -29,10 +29,12 @@ from wallboard.kiosk.theme import (
 from wallboard.link_status import WAITING_FOR_CONTROLLER, ControllerSeen, LinkState, waiting_for
 from wallboard.messages import (
     LAMP_PATTERNS,
+    OPEN_HELP_STATES,
     AgentStateName,
     AgentWellbeing,
     Alert,
-    DeskCmd,
+    DeskCommand,
+    HelpState,
     HelpStatus,
     KpiSnapshot,
     LampState,
@@ -104,7 +106,7 @@ class CellView:
 
 @dataclass(frozen=True, slots=True)
 class Banner:
-    """The full-width STALE DATA banner; None when the data is live."""
+    """The full-width NO DATA, STALE DATA or CLOCK MISMATCH banner; None when data is live."""
 
     text: str
 
@@ -230,16 +232,31 @@ def controller_seen(board: Board) -> ControllerSeen:
 
 def banner(board: Board, config: KioskConfig, now: float, link: LinkState,
            tz: ZoneInfo | None = None) -> Banner | None:
-    """NO DATA with what the screen waits for, STALE DATA with why, or None while live."""
+    """NO DATA with what the screen waits for, STALE DATA with why, CLOCK MISMATCH for a
+    snapshot dated well after this screen's clock (its age cannot be told, so it is never
+    shown as live), or None while live."""
     problem = waiting_for(link, controller_seen(board), now, tz)
     if board.floor is None:
         return Banner(f"NO DATA · {problem or WAITING_FOR_CONTROLLER}")
     if problem is not None:
         return Banner(f"STALE DATA · {problem}")
+    ahead = board.floor.ts - now
+    if ahead > FUTURE_S:
+        return Banner(f"CLOCK MISMATCH · data dated {span_text(ahead)} ahead of this screen")
     age = now - board.floor.ts
     if age > config.stale_after_s:
         return Banner(f"STALE DATA · last update {clock_text(age)} ago")
     return None
+
+
+def span_text(seconds: float) -> str:
+    """A long span in words: "90 s", "5 min", "1 h", "2 h 30 min"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    hours, mins = divmod(round(seconds / 60), 60)
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"
 
 
 HELP_NOT_KNOWN = "HELP REQUESTS · NOT KNOWN YET"  # before the controller's first snapshot
@@ -247,7 +264,8 @@ HELP_NOT_KNOWN = "HELP REQUESTS · NOT KNOWN YET"  # before the controller's fir
 
 # -- help requests -------------------------------------------------------------------------
 
-OPEN_STATES = {"requested": "WAITING", "acknowledged": "ON THE WAY"}
+# The word for each of the contract's open states (OPEN_HELP_STATES decides which are open).
+OPEN_WORDS: dict[HelpState, str] = {"requested": "WAITING", "acknowledged": "ON THE WAY"}
 
 
 def help_views(board: Board, config: KioskConfig, now: float,
@@ -255,24 +273,24 @@ def help_views(board: Board, config: KioskConfig, now: float,
     """Open requests with an age that ticks with ``now``: those still waiting for someone
     first, oldest first, then those someone is on the way to. The panel shows five rows, and
     a request nobody has taken must never be pushed off it by ones already answered."""
-    open_ = [(desk, h) for desk, h in board.help.items() if h.state in OPEN_STATES]
+    open_ = [(desk, h) for desk, h in board.help.items() if h.state in OPEN_HELP_STATES]
     open_.sort(key=lambda item: (item[1].state != "requested", item[1].requested_at, item[0]))
     views = []
     for desk, h in open_:
         level: Level = HELP_LEVELS[h.level] if h.state == "requested" else "ok"
         views.append(HelpView(
             desk=desk, request=h.request, who=who(h.agent, desk, config, names),
-            age=clock_text(now - h.requested_at), state=OPEN_STATES[h.state],
+            age=clock_text(now - h.requested_at), state=OPEN_WORDS[h.state],
             escalation=HELP_WORDS[h.level] if h.state == "requested" else "", level=level))
     return tuple(views)
 
 
-def tap_command(status: HelpStatus, acked_here: bool, kiosk: str, now: float) -> DeskCmd | None:
+def tap_command(status: HelpStatus, acked_here: bool, kiosk: str, now: float) -> DeskCommand | None:
     """What a tap on a request sends: the first acknowledges it, the next resolves it."""
     if status.state == "requested" and not acked_here:
-        return DeskCmd(ts=now, cmd="ack", request=status.request, by=kiosk)
-    if status.state in OPEN_STATES:
-        return DeskCmd(ts=now, cmd="resolve", request=status.request, by=kiosk)
+        return DeskCommand(ts=now, cmd="ack", request=status.request, by=kiosk)
+    if status.state in OPEN_HELP_STATES:
+        return DeskCommand(ts=now, cmd="resolve", request=status.request, by=kiosk)
     return None
 
 

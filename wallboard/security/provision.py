@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from wallboard.errors import ProvisionError
 from wallboard.security.acl import NEW_FILE_HEADER, Device, merge
@@ -32,7 +33,9 @@ from wallboard.security.device_config import (
     broker_for,
     device_config,
 )
+from wallboard.security.device_login import device_login
 from wallboard.topics import ID_PATTERN
+from wallboard.validation import field_and_reason
 
 PASSWD_BINARY = "mosquitto_passwd"
 BROKER_ACCOUNT = "mosquitto"  # Debian's broker user: it must be able to read both files
@@ -158,9 +161,11 @@ def _hand_to_broker(path: Path) -> None:
 
 def run_provision(*, role: str, device_id: str, site: str, root: str, password_file: Path,
                   acl_file: Path, broker_host: str | None, broker_port: int | None,
-                  out: TextIO | None = None, err: TextIO | None = None) -> int:
+                  out: TextIO | None = None, err: TextIO | None = None,
+                  as_json: bool = False) -> int:
     """The ``provision-device`` command: config on ``out``, the password and notes on ``err``
-    (so ``> desk.toml`` never captures the password). Returns the exit code."""
+    (so ``> desk.toml`` never captures the password); with ``as_json``, one JSON object
+    on ``out``, the password in it, for an installer. Returns the exit code."""
     out, err = out or sys.stdout, err or sys.stderr  # looked up now: tests swap them
     hub = socket.getfqdn()
     try:
@@ -181,9 +186,19 @@ def run_provision(*, role: str, device_id: str, site: str, root: str, password_f
     except ProvisionError as exc:
         print(f"cannot provision {device.username}: {exc}", file=err)
         return 1
+    where = f"({device.role} {device.id} at {device.root}/{device.site})"
+    if as_json:
+        login = device_login(device, broker, done.password,
+                             password_file=str(password_file.absolute()),
+                             acl_file=str(acl_file.absolute()))
+        out.write(login.model_dump_json(indent=2) + "\n")
+        print(f"provisioned {done.username} {where} in {password_file} and {acl_file}; its "
+              "password is in the JSON on standard output: keep that secret\n"
+              "then make the broker read the files again: sudo systemctl reload mosquitto",
+              file=err)
+        return 0
     out.write(device_config(device, broker))
-    print(f"provisioned {done.username} ({device.role} {device.id} at {device.root}/"
-          f"{device.site}) in {password_file} and {acl_file}\n"
+    print(f"provisioned {done.username} {where} in {password_file} and {acl_file}\n"
           f"password (shown once, stored only as a hash): {done.password}\n"
           f"give it to the device in ${PASSWORD_ENV} (a systemd EnvironmentFile of mode 0600),"
           " never in its config file\n"
@@ -193,10 +208,12 @@ def run_provision(*, role: str, device_id: str, site: str, root: str, password_f
 
 def _describe(exc: ValidationError) -> str:
     """The first error as ``--option: reason``."""
-    first = exc.errors(include_url=False)[0]
-    field = str(first["loc"][0]) if first["loc"] else ""
-    reason = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch":
-        what = "a host name or IP address" if field == "host" else f"an id ({ID_PATTERN})"
-        reason = f"{str(first['input'])[:80]!r} is not {what}"
-    return f"{OPTIONS.get(field, field or 'option')}: {reason}"
+    option, reason = field_and_reason(exc, whole="option", options=OPTIONS,
+                                      reasons={"string_pattern_mismatch": _not_matching})
+    return f"{option}: {reason}"
+
+
+def _not_matching(error: ErrorDetails) -> str:
+    """Say what the value should have been, not the pattern it missed."""
+    what = "a host name or IP address" if error["loc"][:1] == ("host",) else f"an id ({ID_PATTERN})"
+    return f"{str(error['input'])[:80]!r} is not {what}"

@@ -4,6 +4,11 @@
 and carries out the core's immediate effects (help states, alerts, desk commands) before
 returning, which is when paho acknowledges the message to the broker. ``run`` loops on the
 main thread: it runs the time rules and publishes the coalesced, retained KPI snapshots.
+
+Two clocks: the wall clock dates what the core folds and publishes; a monotonic one paces
+publishing and the timers, so NTP stepping the wall clock neither silences nor floods them.
+Each reading of the two feeds a ``StepDetector``: a step is logged, counted, and the core
+rebased onto the stepped clock (``FloorCore.rebase``), so what it measured keeps its age.
 """
 
 from __future__ import annotations
@@ -12,29 +17,29 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from wallboard.adapters.journal import Journal
+from wallboard.clock import Clock, steady_for
+from wallboard.clock_steps import StepDetector
 from wallboard.errors import BadMessage
 from wallboard.floor.core import FloorCore, Folded
 from wallboard.floor.effects import (
     ClearAlert,
-    DeskCommand,
     Effect,
     PublishHelp,
     PublishTeamWellbeing,
     PublishWellbeing,
     RaiseAlert,
+    SendDeskCommand,
 )
 from wallboard.log_limit import LogLimiter
-from wallboard.messages import Alert, DeskCmd, Envelope, Message, decode, encode
+from wallboard.messages import Alert, DeskCommand, Envelope, Message, decode, encode
 from wallboard.topics import Kind, build, subscription
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 # Inputs that change the floor; only these are journaled and replayed after a restart.
 JOURNALED = frozenset({Kind.CALL, Kind.AGENT_STATE, Kind.AGENT_SIGNAL, Kind.DESK_HELP})
 # Alerts and wellbeing are its own retained outputs, read back to clear what a stopped run
@@ -72,18 +77,23 @@ class ControllerService:
     """Feeds the core from the broker and publishes what it says, under one lock."""
 
     def __init__(self, core: FloorCore, publisher: Publisher, *, root: str, site: str,
-                 clock: Clock = time.time, journal: Journal | None = None,
-                 pacing: Pacing = Pacing()) -> None:
+                 clock: Clock = time.time, monotonic: Clock | None = None,
+                 journal: Journal | None = None, pacing: Pacing = Pacing()) -> None:
+        """``monotonic``: the clock that paces; by default the one that never steps and runs
+        at ``clock``'s rate (``steady_for``), which is ``clock`` itself for simulated time."""
         self.core = core
         self.publisher = publisher
         self.root, self.site = root, site
         self.clock = clock
+        self.monotonic = monotonic or steady_for(clock)
+        self._steps = StepDetector()
         self.journal = journal
         self.pacing = pacing
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._dirty: set[str] = set()
+        # Pacing and timer deadlines below are monotonic readings, never wall-clock times.
         self._published: dict[str, float] = {}
         # Earliest next publish of a dirty topic: its last publish plus the minimum interval,
         # or later once, to join the next round (see _publish_due).
@@ -119,23 +129,23 @@ class ControllerService:
 
     def handle(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """Decode, fold, journal and act on one message; never raises for bad input."""
-        now = self.clock()
         try:
-            item = decode(topic, payload, now=now, root=self.root)
+            item = decode(topic, payload, now=self.clock(), root=self.root)
         except BadMessage as exc:
             with self._lock:
                 self.counts["bad"] += 1
-            self._problem(now, "rejected %s", exc)
+            self._problem("rejected %s", exc)
             return
         with self._lock:
             if item.topic.site != self.site:
                 self.counts["other_site"] += 1
                 return
+            # Read under the lock, so readings reach the step detector in order.
+            now, _ = self._observe(self.clock(), self.monotonic())
             folded = self.core.fold(item, now)
             self.counts[folded.outcome] += 1
             if folded.reason is not None:
-                self._problem(now, "%s %s: %s", folded.outcome, topic,
-                              folded.reason)
+                self._problem("%s %s: %s", folded.outcome, topic, folded.reason)
             if (self.journal is not None and isinstance(item, Envelope)
                     and folded.outcome in ("applied", "held") and item.topic.kind in JOURNALED):
                 # The payload as received, unless a line break would split the journal line.
@@ -152,9 +162,23 @@ class ControllerService:
             self._dirty.update(keys)
             self._wake.notify()
 
-    def _problem(self, now: float, fmt: str, *args: object) -> None:
-        if self._limiter.allow(now):
+    def _problem(self, fmt: str, *args: object) -> None:
+        if self._limiter.allow(self.monotonic()):
             log.warning(fmt, *args)
+
+    def _observe(self, now: float, mono: float) -> tuple[float, float]:
+        """Feed one reading of both clocks to the step detector; on a step, log it once,
+        count it and rebase the core onto the stepped clock (called under the lock)."""
+        step = self._steps.feed(now, mono)
+        if step is not None:
+            self.counts["clock_steps"] += 1
+            log.warning("wall clock stepped %+.1f s (NTP or an operator set it): open calls, "
+                        "help requests, agents' states and the sliding window keep their "
+                        "age; \"today\" is the day the clock now says", step)
+            self.core.rebase(step)
+            self._changed(Folded("applied", queues=frozenset(self.core.model.queues),
+                                 floor=True))
+        return now, mono
 
     # -- effects ---------------------------------------------------------------------------
 
@@ -178,9 +202,9 @@ class ControllerService:
             elif isinstance(effect, PublishTeamWellbeing):
                 self._retain_or_clear(build(Kind.TEAM_WELLBEING, root=self.root,
                                             site=self.site, team=effect.team), effect.message)
-            elif isinstance(effect, DeskCommand):
+            elif isinstance(effect, SendDeskCommand):
                 self._send(build(Kind.DESK_CMD, root=self.root, site=self.site,
-                                 desk=effect.desk), DeskCmd(ts=now, cmd=effect.cmd))
+                                 desk=effect.desk), DeskCommand(ts=now, cmd=effect.cmd))
                 self.counts[effect.cmd] += 1
 
     def _alert_topic(self, alert: str) -> str:
@@ -196,34 +220,44 @@ class ControllerService:
 
     # -- main thread -----------------------------------------------------------------------
 
-    def step(self, now: float) -> float:
-        """Run due time rules and publish due snapshots; return seconds until the next step."""
+    def step(self, now: float | None = None, mono: float | None = None) -> float:
+        """Run due time rules and publish due snapshots; return seconds until the next step.
+
+        ``now`` None: read the wall and monotonic clocks (the live service). ``now`` alone:
+        a clock that never steps (simulated time), which then paces too. Both: a reading of
+        each, as a test of a stepping clock gives them.
+        """
         with self._lock:
-            if now >= self._next_tick:
+            if now is None:
+                now, mono = self._observe(self.clock(), self.monotonic())
+            else:
+                now, mono = self._observe(now, now if mono is None else mono)
+            if mono >= self._next_tick:
                 self._carry_out(self.core.tick(now), now)
-                self._next_tick = now + TICK_S
-            self._publish_due(now)
-            if self.journal is not None and now >= self._next_sync:
+                self._next_tick = mono + TICK_S
+            self._publish_due(now, mono)
+            if self.journal is not None and mono >= self._next_sync:
                 self.journal.sync()
-                self._next_sync = now + 1.0
-            wait = self._next_tick - now
+                self._next_sync = mono + 1.0
+            wait = self._next_tick - mono
             for key in self._dirty:
-                wait = min(wait, self._ready_at(key) - now)
-            counts = dict(sorted(self.counts.items())) if now >= self._next_stats else None
+                wait = min(wait, self._ready_at(key) - mono)
+            counts = dict(sorted(self.counts.items())) if mono >= self._next_stats else None
+            if counts is not None:
+                self._next_stats = mono + STATS_EVERY_S
         if counts is not None:
-            self._next_stats = now + STATS_EVERY_S
             log.info("controller counts: %s", counts or "none yet")
         return max(0.0, wait)
 
     def _ready_at(self, key: str) -> float:
-        """When ``key`` may (if dirty) or must (if not) be published next."""
+        """When ``key`` may (if dirty) or must (if not) be published next (monotonic)."""
         last = self._published.get(key, float("-inf"))
         if key in self._dirty:
             return self._not_before.get(key, last + self.pacing.min_interval_s)
         return last + self.pacing.max_interval_s
 
-    def _publish_due(self, now: float) -> None:
-        due = {k for k in (FLOOR, *self.core.model.queues) if self._ready_at(k) <= now}
+    def _publish_due(self, now: float, mono: float) -> None:
+        due = {k for k in (FLOOR, *self.core.model.queues) if self._ready_at(k) <= mono}
         if not due:
             return
         per_queue, floor = self.core.snapshots(now)
@@ -235,8 +269,8 @@ class ControllerService:
                                  queue=snap.queue), snap, True)
         min_s = self.pacing.min_interval_s
         for key in due:
-            self._published[key] = now
-            self._not_before[key] = now + min_s
+            self._published[key] = mono
+            self._not_before[key] = mono + min_s
             self._dirty.discard(key)
             self._deferred.discard(key)
         self.counts["snapshots"] += len(due)
@@ -245,18 +279,18 @@ class ControllerService:
         # at staggered times then share one computation a second. Still at most one publish
         # per min interval, and at most two min intervals apart.
         for key in self._dirty - self._deferred:
-            self._not_before[key] = max(self._ready_at(key), now + min_s)
+            self._not_before[key] = max(self._ready_at(key), mono + min_s)
             self._deferred.add(key)
 
     def run(self, stop: threading.Event) -> None:
         """Step until ``stop`` is set, waking early when a message changes a snapshot."""
         while not stop.is_set():
-            wait = self.step(self.clock())
+            wait = self.step()
             with self._wake:
                 if not self._wake_pending():
                     self._wake.wait(timeout=min(wait, TICK_S))
 
     def _wake_pending(self) -> bool:
         """True if a dirty snapshot may be published right now (called under the lock)."""
-        now = self.clock()
-        return any(self._ready_at(k) <= now for k in self._dirty)
+        mono = self.monotonic()
+        return any(self._ready_at(k) <= mono for k in self._dirty)

@@ -10,6 +10,7 @@ import time
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from wallboard.clock import Clock
 from wallboard.errors import BadMessage
 from wallboard.link_status import LinkTracker
 from wallboard.messages import (
@@ -22,7 +23,6 @@ from wallboard.messages import (
     ServiceStatus,
     decode,
 )
-from wallboard.services.controller import Clock
 from wallboard.terminal_view import FloorView, render
 from wallboard.topics import Kind, subscription
 
