@@ -88,6 +88,7 @@ bench: setup
 	$(PY) benchmarks/kiosk_refresh.py --write docs/benchmarks.md
 	$(PY) benchmarks/recorder_ingest.py --write docs/benchmarks.md
 	$(PY) benchmarks/report.py --write docs/benchmarks.md
+	$(PY) benchmarks/asterisk_translate.py --write docs/benchmarks.md
 
 # The wall screen for a simulated 200-agent floor, floor and supervisor audiences, as PNGs.
 screenshots: setup

@@ -4,6 +4,8 @@
 #   wallboard  a wall screen (Raspberry Pi, Kivy on KMS/DRM): wallboard-kiosk, display timers
 #   desk       a desk unit (Raspberry Pi, gpiozero): wallboard-desk
 #   hub        the site hub: mosquitto, influxdb, wallboard-controller, wallboard-recorder
+#   telephony  the Asterisk adapter, where it can read the queue_log (usually the Asterisk
+#              server): wallboard-telephony
 #
 # Usage, as root, from the Wallboard source tree (units, broker and example configs come
 # from it; --wheel replaces only the Python package):
@@ -88,10 +90,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $ROLE ]] || usage_error "--role is required: wallboard, desk or hub"
+[[ -n $ROLE ]] || usage_error "--role is required: wallboard, desk, hub or telephony"
 case $ROLE in
-  wallboard|desk|hub) ;;
-  *) usage_error "unknown role '$ROLE': expected wallboard, desk or hub" ;;
+  wallboard|desk|hub|telephony) ;;
+  *) usage_error "unknown role '$ROLE': expected wallboard, desk, hub or telephony" ;;
 esac
 if ((UPGRADE)) && [[ -z $WHEEL ]]; then
   usage_error "--upgrade needs --wheel FILE"
@@ -155,6 +157,15 @@ case $ROLE in
     GROUPS_WANTED=(gpio)
     SERVICES=(wallboard-desk.service)
     CONFIG_NAME=desk.toml EXAMPLE=firmware/desk.example.toml
+    ;;
+  telephony)
+    # The core dependencies only. The asterisk group reads /var/log/asterisk/queue_log
+    # (0640); where there is none, the adapter can still use AMI.
+    APT_PACKAGES=(python3-venv)
+    EXTRAS=""
+    GROUPS_WANTED=(asterisk)
+    SERVICES=(wallboard-telephony.service)
+    CONFIG_NAME=telephony.toml EXAMPLE=docs/wallboard.example.toml
     ;;
 esac
 
@@ -414,7 +425,7 @@ create_user() {
     if ((DRY_RUN)) || getent group "$group" >/dev/null; then
       present+=("$group")
     else
-      warn "group $group does not exist here (not a Raspberry Pi OS image?); skipped"
+      warn "group $group does not exist here (not the machine it is for?); skipped"
     fi
   done
   if [[ ${#present[@]} -gt 0 ]]; then
@@ -432,7 +443,9 @@ release_version() {  # the version a --wheel or the source tree installs
 }
 
 pip_spec() {  # what pip installs: the wheel or the source tree, with the role's extras
-  if [[ -n $WHEEL ]]; then echo "${WHEEL}[$EXTRAS]"; else echo "${SRC}[$EXTRAS]"; fi
+  local what=$SRC
+  if [[ -n $WHEEL ]]; then what=$WHEEL; fi
+  echo "$what${EXTRAS:+[$EXTRAS]}"  # none: the core dependencies only
 }
 
 build_release() {  # build_release VERSION: a venv at $OPT/releases/VERSION with the project
@@ -514,6 +527,7 @@ service_for() {  # service_for DEVICE_ROLE: the service on this machine that use
     wallboard:floor-kiosk|wallboard:supervisor-kiosk) echo wallboard-kiosk.service ;;
     hub:controller) echo wallboard-controller.service ;;
     hub:recorder) echo wallboard-recorder.service ;;
+    telephony:telephony) echo wallboard-telephony.service ;;
     # A floor kiosk's login on the hub: read-only, used by the upgrade's health check.
     hub:floor-kiosk) echo healthcheck ;;
     *) return 1 ;;
@@ -1018,7 +1032,7 @@ if [[ $ROLE == hub ]]; then
   restart_broker
 fi
 install_units
-if [[ $ROLE != hub ]]; then
+if [[ $ROLE == wallboard || $ROLE == desk ]]; then
   install_pi_extras
 fi
 if [[ $ROLE == hub ]]; then

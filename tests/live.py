@@ -130,9 +130,10 @@ class ServiceProcess:
     can SIGKILL it."""
 
     def __init__(self, config: Path, log_path: Path, command: str = "controller",
-                 args: Sequence[str] = ()) -> None:
+                 args: Sequence[str] = (), prefix: Sequence[str] = ()) -> None:
+        """``prefix``: a command the service runs under (nsenter into a test's namespace)."""
         self.config, self.log_path = config, log_path
-        self.command, self.args = command, list(args)
+        self.command, self.args, self.prefix = command, list(args), list(prefix)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
@@ -141,7 +142,7 @@ class ServiceProcess:
             start = log.tell()
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wallboard.cli", self.command, "--config",
+                [*self.prefix, sys.executable, "-m", "wallboard.cli", self.command, "--config",
                  str(self.config), "--log-level", "DEBUG", *self.args],
                 cwd=ROOT_DIR, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=env)

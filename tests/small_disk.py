@@ -12,15 +12,13 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.live import ROOT_DIR, ServiceProcess
-from wallboard.devservices import wait_for
+from tests.live import ServiceProcess
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,23 +93,5 @@ class ServiceOnDisk(ServiceProcess):
 
     def __init__(self, disk: SmallDisk, config: Path, log_path: Path, command: str,
                  args: Sequence[str] = ()) -> None:
-        super().__init__(config, log_path, command, args)
+        super().__init__(config, log_path, command, args, prefix=disk.prefix)
         self.disk = disk
-
-    def start(self) -> ServiceOnDisk:
-        """Start it inside the disk's namespace; return once it has said it is connected."""
-        with self.log_path.open("ab") as log:
-            start = log.tell()
-            self.process = subprocess.Popen(
-                [*self.disk.prefix, sys.executable, "-m", "wallboard.cli", self.command,
-                 "--config", str(self.config), "--log-level", "DEBUG", *self.args],
-                cwd=ROOT_DIR, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def connected() -> bool:
-            assert self.process is not None and self.process.poll() is None, self.logs()
-            with self.log_path.open("rb") as f:
-                f.seek(start)
-                return b"mqtt connected" in f.read()
-        wait_for(connected, 20, what=f"the {self.command} to connect")
-        return self

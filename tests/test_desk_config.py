@@ -112,3 +112,16 @@ def test_firmware_imports_neither_kivy_nor_the_influxdb_client():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT_DIR, capture_output=True,
                           text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_firmware_loads_no_service_config():
+    """The desk unit takes the shared pieces from config_base, not wallboard.toml's modules
+    (which pull in every service's section: floor, kiosk, recorder)."""
+    code = ("import sys, wallboard_desk.config, wallboard_desk.cli, wallboard_desk.bootstrap\n"
+            "bad = sorted(m for m in sys.modules if m == 'wallboard.config' or m.startswith(("
+            "'wallboard.floor', 'wallboard.kiosk', 'wallboard.recorder', 'wallboard.bootstrap')))\n"
+            "assert 'wallboard.config_base' in sys.modules\n"
+            "print(bad)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT_DIR, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

@@ -77,8 +77,17 @@ ROLES = [
          "/etc/wallboard/desk.toml", ("wallboard-desk.service",),
          {"/etc/systemd/system.conf.d/wallboard-watchdog.conf": 0o644},
          "desk", "d-017"),
+    # The asterisk group reads Asterisk's queue_log; no extras: the core dependencies only.
+    Role("telephony", ("python3-venv",), "", ("asterisk",), "/etc/wallboard/telephony.toml",
+         ("wallboard-telephony.service",), {}, "telephony", "pbx"),
 ]
 BY_NAME = {role.name: role for role in ROLES}
+
+
+def pip_spec(source: Path | str, role: Role) -> str:
+    """What the plan's pip install line names: the source with the role's extras, if any."""
+    spec = f"{source}[{role.extras}]" if role.extras else str(source)
+    return f"'{spec}'" if "[" in spec else spec
 
 
 def units_of(role: Role) -> set[str]:
@@ -187,7 +196,7 @@ class Provisioned:
 # name -> provision-device --role and --id
 DEVICES = {"controller": ("controller", "hq"), "recorder": ("recorder", "main"),
            "floor-kiosk": ("floor-kiosk", "wall-1"), "desk": ("desk", "d-017"),
-           "desk-other": ("desk", "d-099")}
+           "desk-other": ("desk", "d-099"), "telephony": ("telephony", "pbx")}
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +230,13 @@ def provision_device(where: Path, role: str, device_id: str, *args: str
 def unit_config(unit: str) -> str:
     """The --config path in a unit's ExecStart."""
     match = re.search(r"^ExecStart=.*--config[= ](\S+)", (UNIT_DIR / unit).read_text(), re.M)
+    assert match, unit
+    return match.group(1)
+
+
+def unit_env(unit: str) -> str:
+    """A unit's first EnvironmentFile, where install.sh puts its MQTT password."""
+    match = re.search(r"^EnvironmentFile=-?(\S+)", (UNIT_DIR / unit).read_text(), re.M)
     assert match, unit
     return match.group(1)
 
@@ -285,7 +301,7 @@ def test_plan_lists_every_command(tmp_path, stand_ins, role):
     venv = "python3 -m venv " + ("--system-site-packages " if role.name == "desk" else "")
     assert f"{venv}{release}" in commands
     assert f"{release}/bin/pip install --quiet --disable-pip-version-check "\
-           f"'{ROOT_DIR}[{role.extras}]'" in commands
+           f"{pip_spec(ROOT_DIR, role)}" in commands
     assert "systemctl daemon-reload" in commands
     enable = [c for c in commands if c.startswith("systemctl enable --now wallboard-")]
     assert len(enable) == 1 and set(enable[0].split()[3:]) == enabled_of(role)
@@ -390,12 +406,16 @@ def test_provisioned_login_lands_in_etc_wallboard(tmp_path, stand_ins, provision
         assert load_desk_config(config_file).desk.id == role.device_id
     else:
         loaded = load_config(config_file)
-        assert loaded.kiosk.id == role.device_id and loaded.site.id == "hq"
-    # The password goes to the environment file the units read, root only.
-    env = run.root / "etc/wallboard/mqtt.env"
+        assert loaded.site.id == "hq" and loaded.mqtt.username == device.username
+        if role.name == "wallboard":
+            assert loaded.kiosk.id == role.device_id
+    # The password goes to the environment file the unit reads, root only.
+    (service,) = role.services
+    env_file = unit_env(service)
+    env = run.root / env_file.lstrip("/")
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     assert f"WALLBOARD_MQTT_PASSWORD={device.password}" in env.read_text().splitlines()
-    assert "# write /etc/wallboard/mqtt.env (0600 root:root)" in "\n".join(run.plan)
+    assert f"# write {env_file} (0600 root:root)" in "\n".join(run.plan)
 
 
 def test_a_config_without_its_password_warns_and_keeps_the_env_file(tmp_path, stand_ins,
@@ -479,7 +499,8 @@ def test_a_new_login_replaces_the_old_one_in_an_existing_config(tmp_path, stand_
 
 
 @pytest.mark.parametrize(("role", "device"), [
-    ("desk", "floor-kiosk"), ("wallboard", "desk"), ("hub", "desk"), ("desk", "recorder")])
+    ("desk", "floor-kiosk"), ("wallboard", "desk"), ("hub", "desk"), ("desk", "recorder"),
+    ("hub", "telephony"), ("telephony", "controller")])
 def test_a_login_for_another_kind_of_machine_is_refused(tmp_path, stand_ins, provisioned,
                                                        role, device):
     run = dry_run(tmp_path / "root", role, "--device-config",
@@ -575,8 +596,8 @@ def test_a_desk_gets_the_watchdog_but_keeps_its_console_settings(tmp_path, stand
 
 @pytest.mark.parametrize(("args", "error"), [
     (["--role", "kiosk", "--dry-run", "--root", "R"],
-     "unknown role 'kiosk': expected wallboard, desk or hub"),
-    (["--dry-run", "--root", "R"], "--role is required: wallboard, desk or hub"),
+     "unknown role 'kiosk': expected wallboard, desk, hub or telephony"),
+    (["--dry-run", "--root", "R"], "--role is required: wallboard, desk, hub or telephony"),
     (["--role"], "--role needs a value"),
     (["--role", "hub", "--upgrade", "--dry-run", "--root", "R"], "--upgrade needs --wheel FILE"),
     (["--role", "hub", "--wheel"], "--wheel needs a value"),
@@ -636,6 +657,7 @@ def source_copy(tmp_path: Path) -> Path:
     ("wallboard", "systemd/wallboard-kiosk.service"),
     ("wallboard", "systemd/wallboard-display-off.timer"),
     ("wallboard", "display/wallboard-display"),
+    ("telephony", "systemd/wallboard-telephony.service"),
 ])
 def test_a_missing_unit_stops_it_before_anything_changes(tmp_path, stand_ins, role, missing):
     src = source_copy(tmp_path)
@@ -678,8 +700,8 @@ def test_upgrade_plan_checks_health_and_rolls_back(tmp_path, stand_ins, role):
 
     build = at(f"python3 -m venv {'--system-site-packages ' if role.name == 'desk' else ''}"
                f"{new}")
-    pip = at(f"{new}/bin/pip install --quiet --disable-pip-version-check '{wheel}"
-             f"[{role.extras}]'", build)
+    pip = at(f"{new}/bin/pip install --quiet --disable-pip-version-check "
+             f"{pip_spec(wheel, role)}", build)
     check = next(i for i, c in enumerate(commands) if c.startswith(f"{new}/bin/") and (
         "check-config" in c or "load_desk_config" in c))
     switch = at("ln -sfn releases/9.9.9 /opt/wallboard/venv.new", check)

@@ -191,6 +191,11 @@ FIELDS: list[tuple[str, Kind, dict[str, Any] | None, dict[str, Any], tuple[str, 
      "agent": DROP}, {"call": "c-1001", "n": 1}, ("wait_s", "agent", "handle_s", "hold_s")),
     ("call-completed", Kind.CALL, {"event": "completed", "handle_s": 300, "hold_s": 40.5},
      {"wait_s": 12.5, "handle_s": 300.0, "hold_s": 40.5}, ("event", "agent")),
+    # queue_log cannot know hold: "unknown" is left out as absent, never a string in a
+    # numeric field (InfluxDB would refuse the point) and never 0.
+    ("call-completed-hold-unknown-left-out", Kind.CALL,
+     {"event": "completed", "handle_s": 300, "hold_s": "unknown"}, {"handle_s": 300.0},
+     ("hold_s",)),
     ("team-int-mean-stays-float", Kind.TEAM_WELLBEING, {"mean_score": 41},
      {"mean_score": 41.0, "agents": 9}, ()),
     ("desk-offline-is-false-not-0", Kind.DESK_STATUS, {"online": False}, {"online": False}, ()),

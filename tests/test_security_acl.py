@@ -10,15 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from wallboard.bootstrap import recorder_subscriptions
+from wallboard.bootstrap import (
+    build_controller,
+    build_kiosk_link,
+    build_recorder,
+    build_telephony_link,
+    recorder_subscriptions,
+)
 from wallboard.config import MqttConfig, parse_config
 from wallboard.config_base import fit_id
 from wallboard.devservices import MAX_QUEUED_MESSAGES
 from wallboard.errors import ProvisionError
-from wallboard.kiosk.feed import kiosk_subscriptions
+from wallboard.kiosk.feed import Feed, kiosk_subscriptions
 from wallboard.messages import MAX_PAYLOAD_BYTES
 from wallboard.security.acl import (
     NEW_FILE_HEADER,
+    Access,
     Device,
     Role,
     block,
@@ -31,7 +38,8 @@ from wallboard.security.acl import (
 from wallboard.security.device_config import DEVICE_CA_FILE, broker_for, device_config
 from wallboard.services.controller import input_subscriptions
 from wallboard.services.watch import watch_subscriptions
-from wallboard.topics import TOPICS, Kind, build
+from wallboard.topics import TOPICS, Kind, build, subscription
+from wallboard_desk.bootstrap import link_settings as desk_link_settings
 from wallboard_desk.config import parse_desk_config
 from wallboard_desk.unit import Topics as DeskTopics
 
@@ -217,6 +225,48 @@ def test_what_each_program_publishes_is_writable_by_its_role():
     for topic in (topics.help, topics.light, topics.status):
         assert may(rules(_device(D)), "write", topic)
     assert may(rules(_device(SK)), "write", topics.cmd)
+
+
+def _status_topic_of(role: Role, device_id: str, tmp_path: Path) -> str | None:
+    """The retained status topic of the link bootstrap builds for that role's program."""
+    config = parse_config(f'[site]\nid = "hq"\n[recorder]\nid = "{device_id}"\n'
+                          f'[kiosk]\nid = "{device_id}"\n')
+    match role:
+        case Role.CONTROLLER:
+            link = build_controller(config, state_dir=tmp_path).link
+        case Role.RECORDER:
+            recorder = build_recorder(config)
+            recorder.database.close()
+            link = recorder.link
+        case Role.TELEPHONY:
+            link = build_telephony_link(config, device_id)
+        case Role.FLOOR_KIOSK | Role.SUPERVISOR_KIOSK:
+            link, _ = build_kiosk_link(config, Feed("wallboard", "hq", "floor"))
+        case Role.DESK:
+            desk = parse_desk_config(f'[desk]\nid = "{device_id}"\nsite = "hq"\n')
+            topics = DeskTopics.of("wallboard", "hq", device_id)
+            return desk_link_settings(desk, topics, lambda: 0.0).status_topic
+    return link.settings.status_topic
+
+
+@pytest.mark.parametrize("device_id", ["x-1", "p" * 64])
+@pytest.mark.parametrize("role", list(Role))
+def test_each_login_may_write_exactly_the_status_its_program_publishes(role, device_id,
+                                                                       tmp_path):
+    """bootstrap and the ACL take service names from one function: provision a device of
+    each role, and its ACL grants the status topic that role's link publishes, and no other
+    service's status (a long id is cut the same way on both sides)."""
+    published = _status_topic_of(role, device_id, tmp_path)
+    device = Device(role=role, id=device_id, site="hq")
+    any_status = subscription(Kind.SERVICE_STATUS, root="wallboard", site="hq")
+    granted = [r.topic for r in rules(device) if r.access in (Access.WRITE, Access.READWRITE)
+               and topic_matches(any_status, r.topic)]
+    if role is Role.DESK:  # the unit's will is its own desk status, not a service's
+        assert granted == []
+        assert published is not None and may(rules(device), "write", published)
+        return
+    assert granted == ([] if published is None else [published])
+    assert device.service == (None if published is None else published.split("/")[-2])
 
 
 @pytest.mark.parametrize(("topic_filter", "topic", "expected"), [

@@ -129,6 +129,9 @@ SERVICES: dict[str, Expect] = {
     "wallboard-recorder.service": Expect(
         "simple", "wallboard", writable=(str(STATE_ROOT / "recorder"),),
         wants=("mosquitto.service", "influxdb.service"), extra={"PrivateDevices": "yes"}),
+    "wallboard-telephony.service": Expect(
+        "simple", "wallboard", writable=(str(STATE_ROOT / "telephony"),),
+        wants=("network-online.target",), extra={"PrivateDevices": "yes"}),
     "wallboard-display-on.service": Expect("oneshot", None, restart=None, needs_devices=True),
     "wallboard-display-off.service": Expect("oneshot", None, restart=None, needs_devices=True),
     "wallboard-display-sync.service": Expect(
@@ -353,16 +356,31 @@ def test_hub_units_pass_the_directory_the_sandbox_allows() -> None:
         assert [directory] == words(unit, "Service", "ReadWritePaths") == [str(default)]
 
 
+# The command each unit runs, where it is not the unit's own name.
+COMMANDS = {"wallboard-telephony.service": "asterisk"}
+
+
 @pytest.mark.parametrize("name", ["wallboard-kiosk.service", "wallboard-controller.service",
-                                  "wallboard-recorder.service"])
+                                  "wallboard-recorder.service", "wallboard-telephony.service"])
 def test_wallboard_command_lines_parse(name: str) -> None:
     argv = shlex.split(value(load(name), "Service", "ExecStart") or "")
     assert argv[0] == "/opt/wallboard/venv/bin/wallboard"
     args = build_parser().parse_args(argv[1:])  # an unknown option exits 2 here
-    # The hub's two services log in as themselves, so each reads a config of its own.
-    own = {"wallboard-controller.service": "controller", "wallboard-recorder.service": "recorder"}
+    # The hub's services and the adapter log in as themselves: each reads a config of its own.
+    own = {"wallboard-controller.service": "controller", "wallboard-recorder.service": "recorder",
+           "wallboard-telephony.service": "telephony"}
     assert args.config == f"/etc/wallboard/{own.get(name, 'wallboard')}.toml"
-    assert args.func.__name__ == "_" + name.removeprefix("wallboard-").removesuffix(".service")
+    service = name.removeprefix("wallboard-").removesuffix(".service")
+    assert args.func.__name__ == "_" + COMMANDS.get(name, service)
+
+
+def test_telephony_unit_may_write_where_the_adapter_keeps_its_position() -> None:
+    """The default state file lies in the one directory the sandbox leaves writable."""
+    from wallboard.telephony.settings import TelephonyConfig
+
+    state = PurePosixPath(str(TelephonyConfig().state_file))
+    (writable,) = words(load("wallboard-telephony.service"), "Service", "ReadWritePaths")
+    assert state.is_relative_to(writable)
 
 
 def test_desk_command_line_uses_real_options() -> None:

@@ -1,7 +1,9 @@
 """The one place that wires real adapters to the core, from the validated config.
 
 Services and integration tests both start here, so a test exercises the same wiring that
-runs on the floor; only the config (a loopback broker, a temp state dir) differs.
+runs on the floor; only the config (a loopback broker, a temp state dir) differs. Every
+broker link of the ``wallboard`` commands is built here, and every service gets its status
+name here, from ``service_names`` (which the broker ACL reads too).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from wallboard import __version__
 from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.journal import Journal
-from wallboard.adapters.mqtt import LinkSettings, MqttLink
+from wallboard.adapters.mqtt import LinkSettings, MessageHandler, MqttLink
 from wallboard.adapters.spool import Spool
 from wallboard.clock import Clock
 from wallboard.config import WallboardConfig
@@ -24,12 +26,29 @@ from wallboard.floor.core import FloorCore
 from wallboard.kiosk.feed import Feed, SendCommand, kiosk_subscriptions
 from wallboard.link_status import LinkTracker
 from wallboard.messages import DeskCommand, ServiceStatus, encode
+from wallboard.service_names import Role, service_name
 from wallboard.services.controller import ControllerService, Pacing, input_subscriptions
 from wallboard.services.recorder import RecorderService
 from wallboard.services.recorder import Settings as RecorderSettings
+from wallboard.services.watch import Watcher, watch_subscriptions
 from wallboard.topics import Kind, build
 
 log = logging.getLogger(__name__)
+
+
+def controller_service(config: WallboardConfig) -> str:
+    """The controller's ``{service}`` in ``service/{service}/status``."""
+    return service_name(Role.CONTROLLER, config.site.id)
+
+
+def recorder_service(config: WallboardConfig) -> str:
+    """This config's recorder's ``{service}``: each recorder of a site has its own."""
+    return service_name(Role.RECORDER, config.recorder.id)
+
+
+def telephony_service(adapter_id: str) -> str:
+    """A telephony adapter's ``{service}``, from its id (its broker login's id)."""
+    return service_name(Role.TELEPHONY, adapter_id)
 
 
 def link_settings(config: WallboardConfig, client_id: str, service: str | None, *,
@@ -80,7 +99,7 @@ def build_controller(config: WallboardConfig, *, state_dir: Path | None = None,
                       lambda ts: calendar.day_of(ts).date)
     c = config.controller
     root, site = config.mqtt.topic_root, config.site.id
-    link = MqttLink(link_settings(config, config.controller_client_id, "controller",
+    link = MqttLink(link_settings(config, config.controller_client_id, controller_service(config),
                                   clock=clock, session_expiry_s=c.session_expiry_s,
                                   subscriptions=input_subscriptions(root, site)))
     service = ControllerService(
@@ -103,6 +122,37 @@ def build_kiosk_link(config: WallboardConfig, feed: Feed) -> tuple[MqttLink, Sen
         link.publish(build(Kind.DESK_CMD, root=root, site=site, desk=desk), encode(cmd))
 
     return link, send
+
+
+def build_simulator_link(config: WallboardConfig, name: str, *, clock: Clock = time.time,
+                         subscriptions: list[tuple[str, int]] | None = None,
+                         on_message: MessageHandler | None = None) -> MqttLink:
+    """A simulator's publishing link (no service status): ``name`` tells runs apart."""
+    return MqttLink(link_settings(config, fit_id(f"wallboard-simulator-{name}"), None,
+                                  clock=clock, subscriptions=subscriptions),
+                    on_message=on_message)
+
+
+def build_watch_link(config: WallboardConfig, watcher: Watcher, name: str,
+                     what: str = "watch") -> MqttLink:
+    """The terminal view's link, feeding ``watcher``, which says why nothing arrives
+    (``what`` names the view in that line) and shows the agents' names."""
+    link = MqttLink(link_settings(config, fit_id(f"wallboard-watch-{name}"), None,
+                                  clock=watcher.clock,
+                                  subscriptions=watch_subscriptions(watcher.root, watcher.site)),
+                    on_message=watcher.handle)
+    watcher.link = LinkTracker(f"{config.mqtt.host}:{config.mqtt.port}", what)
+    watcher.link.attach(link)
+    watcher.names = {agent: info.name for agent, info in config.agents.items()}
+    return link
+
+
+def build_telephony_link(config: WallboardConfig, adapter_id: str, *,
+                         clock: Clock = time.time) -> MqttLink:
+    """A telephony adapter's publishing link, with the retained status its login may write."""
+    return MqttLink(link_settings(
+        config, fit_id(f"wallboard-telephony-{config.site.id}-{adapter_id}"),
+        telephony_service(adapter_id), clock=clock))
 
 
 @dataclass(slots=True)
@@ -140,7 +190,7 @@ def build_recorder(config: WallboardConfig, *, clock: Clock = time.time) -> Reco
     r = config.recorder
     root, site = config.mqtt.topic_root, config.site.id
     link = MqttLink(
-        link_settings(config, config.recorder_client_id, fit_id(f"recorder-{r.id}"), clock=clock,
+        link_settings(config, config.recorder_client_id, recorder_service(config), clock=clock,
                       session_expiry_s=r.session_expiry_s, receive_maximum=r.receive_maximum,
                       subscriptions=recorder_subscriptions(root, r.share_group)),
         manual_ack=True)

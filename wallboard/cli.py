@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from wallboard import log_setup
 from wallboard.cli_help import PlainParser
 from wallboard.config import WallboardConfig, load_config, parse_config
-from wallboard.config_base import fit_id
 from wallboard.errors import BadMessage, ConfigError
 from wallboard.messages import Cleared, decode
 from wallboard.security.acl import Role
@@ -157,8 +156,7 @@ def _init_db(config: WallboardConfig) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     """Publish a simulated floor to the broker until Ctrl-C or the end of --hours."""
-    from wallboard.adapters.mqtt import MqttLink
-    from wallboard.bootstrap import link_settings
+    from wallboard.bootstrap import build_simulator_link
     from wallboard.clock import ScaledClock
     from wallboard.services.simulate import publish_paced
     from wallboard.sim.floor import SimSettings, simulate
@@ -181,8 +179,7 @@ def _simulate(args: argparse.Namespace) -> int:
                            timezone=config.site.timezone,
                            id_prefix=f"s{args.seed}-{int(start.timestamp())}-")
     end = start.timestamp() + args.hours * 3600 if args.hours else None
-    link = MqttLink(link_settings(config, fit_id(f"wallboard-simulator-{site}"), None,
-                                  clock=clock))
+    link = build_simulator_link(config, site, clock=clock)
     stop = _until_signalled()
     link.start()
     try:
@@ -192,6 +189,41 @@ def _simulate(args: argparse.Namespace) -> int:
         link.stop()
     print(f"published {sent} messages", file=sys.stderr)
     return 0
+
+
+def _asterisk(args: argparse.Namespace) -> int:
+    """The telephony adapter (issue 19): its place, until the adapter is wired in here."""
+    print("wallboard asterisk: the telephony adapter is not wired in yet", file=sys.stderr)
+    return 1
+
+
+def _asterisk_translate(args: argparse.Namespace) -> int:
+    """Print the contract messages a queue_log file becomes, one JSON object per line."""
+    from wallboard.telephony.settings import TelephonyConfig
+    from wallboard.telephony.translate_cli import translate_file
+
+    config = _config(args.config)
+    return translate_file(Path(args.file), config.telephony or TelephonyConfig(),
+                          site=config.site.id, root=config.mqtt.topic_root, out=sys.stdout,
+                          err=sys.stderr, now=time.time())
+
+
+def _add_asterisk_commands(ast: argparse.ArgumentParser) -> None:
+    """Register ``asterisk translate``; ``asterisk`` alone runs the adapter."""
+    commands = ast.add_subparsers(dest="asterisk_command", metavar="COMMAND")
+    tra = commands.add_parser(
+        "translate", help="print the contract messages a queue_log file becomes",
+        description="Read a queue_log file (gzip-compressed or not) and print each contract "
+                    "message it becomes as one JSON object per line, {\"topic\": ..., "
+                    "\"payload\": ...}, with topics under the configured root and site. Bad "
+                    "lines go to stderr with their line number and reason, and a one-line "
+                    "summary of counts per verb ends stderr. Exits 0 even when some lines were "
+                    "bad; 1 only if the file cannot be read (docs/asterisk.md).")
+    tra.add_argument("file", metavar="FILE", help="the queue_log file to translate")
+    # SUPPRESS: "asterisk --config F translate X" keeps the F given before the command.
+    tra.add_argument("--config", default=argparse.SUPPRESS,
+                     help="wallboard.toml (default: built-in defaults)")
+    tra.set_defaults(func=_asterisk_translate)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -207,20 +239,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     """Show the live terminal view of a running site."""
-    from wallboard.adapters.mqtt import MqttLink
-    from wallboard.bootstrap import link_settings
-    from wallboard.link_status import LinkTracker
-    from wallboard.services.watch import Watcher, draw, watch_subscriptions
+    from wallboard.bootstrap import build_watch_link
+    from wallboard.services.watch import Watcher, draw
 
     config = _config(args.config)
-    root, site = config.mqtt.topic_root, config.site.id
-    watcher = Watcher(root, site)
-    link = MqttLink(link_settings(config, f"wallboard-watch-{os.getpid()}", None,
-                                  subscriptions=watch_subscriptions(root, site)),
-                    on_message=watcher.handle)
-    watcher.link = LinkTracker(f"{config.mqtt.host}:{config.mqtt.port}", "watch")
-    watcher.link.attach(link)  # so the view says why nothing arrives
-    watcher.names = {agent: info.name for agent, info in config.agents.items()}
+    watcher = Watcher(config.mqtt.topic_root, config.site.id)
+    link = build_watch_link(config, watcher, str(os.getpid()))
     stop = _until_signalled()
     link.start(timeout=0)  # draw at once: the view says what it is waiting for
     try:
@@ -421,6 +445,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="spool directory (default: recorder.spool_dir from the config)")
     _log_level(rec)
     rec.set_defaults(func=_recorder)
+
+    ast = sub.add_parser(
+        "asterisk", help="the telephony adapter: Asterisk's queue_log and AMI to the floor",
+        description="Follow the queue_log file named in the config's [telephony] section "
+                    "(and AMI, where configured) and publish calls and agent states, logged "
+                    "in as a telephony device (docs/security.md).")
+    ast.add_argument("--config", help="wallboard.toml (default: built-in defaults)")
+    _log_level(ast)
+    ast.set_defaults(func=_asterisk)
+    _add_asterisk_commands(ast)
 
     sim = sub.add_parser("simulate", help="publish a realistic simulated floor to the broker")
     sim.add_argument("--config", help="wallboard.toml (default: built-in defaults)")

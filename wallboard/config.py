@@ -7,25 +7,22 @@ key and the reason. Secrets never live in the file: it names the environment var
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from pathlib import Path
-from typing import Annotated, Self, TypeVar
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from wallboard.config_base import Section, fit_id
+# MqttConfig is re-exported: code that loads wallboard.toml finds every section here.
+from wallboard.config_base import MqttConfig as MqttConfig
+from wallboard.config_base import Section, describe, fit_id, read_text, validate_toml
 from wallboard.errors import ConfigError
 from wallboard.floor.settings import FloorSettings, QueuePolicy
 from wallboard.floor.wellbeing_config import WellbeingConfig
 from wallboard.kiosk.config import KioskConfig
 from wallboard.messages import Id, SlTreatment
 from wallboard.recorder.config import RecorderConfig
-from wallboard.topics import DEFAULT_ROOT, is_id
-from wallboard.validation import field_and_reason
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-M = TypeVar("M", bound=BaseModel)
+from wallboard.telephony.settings import TelephonyConfig
 
 
 class SiteConfig(Section):
@@ -72,27 +69,6 @@ class QueueOverride(Section):
     sl_target: float | None = Field(None, gt=0, lt=1)
     short_abandon_s: float | None = Field(None, ge=0)
     sl_treatment: SlTreatment | None = None
-
-
-class MqttConfig(Section):
-    """The broker connection."""
-
-    host: str = Field("localhost", min_length=1)
-    port: Port = 1883
-    topic_root: str = Field(DEFAULT_ROOT, description="First topic level(s), before the site")
-    username: str | None = None
-    password_env: str = Field(
-        "WALLBOARD_MQTT_PASSWORD", description="Environment variable holding the password")
-    tls: bool = False
-    ca_file: Annotated[Path, Field(strict=False)] | None = Field(
-        None, description="CA bundle for TLS; system CAs if unset")
-
-    @field_validator("topic_root")
-    @classmethod
-    def _root_levels_are_ids(cls, root: str) -> str:
-        if not all(is_id(level) for level in root.split("/")):
-            raise ValueError("every level must be an id (no wildcards, spaces or empty levels)")
-        return root
 
 
 class InfluxConfig(Section):
@@ -168,6 +144,8 @@ class WallboardConfig(Section):
     controller: ControllerConfig = ControllerConfig()
     kiosk: KioskConfig = KioskConfig()
     recorder: RecorderConfig = RecorderConfig()
+    telephony: TelephonyConfig | None = Field(
+        None, description="The Asterisk adapter (docs/asterisk.md); leave out if none")
 
     @property
     def controller_client_id(self) -> str:
@@ -211,18 +189,6 @@ class WallboardConfig(Section):
         )
 
 
-def validate_toml(text: str, path: str, model: type[M]) -> M:
-    """Parse TOML text into ``model``; raise ``ConfigError`` naming ``path``, key and reason."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "(syntax)", str(exc)) from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(path, *_describe(exc)) from None
-
-
 def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
     """Validate TOML text; raise ``ConfigError`` naming ``path``, the key and the reason."""
     config = validate_toml(text, path, WallboardConfig)
@@ -231,26 +197,11 @@ def parse_config(text: str, path: str = "wallboard.toml") -> WallboardConfig:
         try:
             config.policy_config(queue)
         except ValidationError as exc:
-            key, reason = _describe(exc)
+            key, reason = describe(exc)
             prefix = f"queues.{queue}"
             raise ConfigError(path, prefix if key == "(top level)" else f"{prefix}.{key}",
                               reason) from None
     return config
-
-
-def _describe(exc: ValidationError) -> tuple[str, str]:
-    """The first error as (dotted key, reason)."""
-    return field_and_reason(exc, whole="(top level)", reasons={"extra_forbidden": "unknown key"})
-
-
-def read_text(path: Path) -> str:
-    """A config file's text; ``ConfigError`` if it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), "(file)", exc.strerror or str(exc)) from None
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), "(file)", "not UTF-8") from None
 
 
 def load_config(path: Path) -> WallboardConfig:

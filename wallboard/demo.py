@@ -39,19 +39,25 @@ from zoneinfo import ZoneInfo
 
 from wallboard.adapters.influx import InfluxHttp
 from wallboard.adapters.mqtt import MqttLink
-from wallboard.bootstrap import Controller, build_controller, build_recorder, link_settings
+from wallboard.bootstrap import (
+    Controller,
+    build_controller,
+    build_recorder,
+    build_simulator_link,
+    build_watch_link,
+    controller_service,
+    recorder_service,
+)
 from wallboard.clock import ScaledClock
 from wallboard.config import WallboardConfig, load_config
-from wallboard.config_base import fit_id
 from wallboard.demo_children import Child, desk_panel, has_display, terminal_restored, wall_screen
 from wallboard.demo_files import SITE, attach_commands, local_zone, site_today, write_files
 from wallboard.demo_floor import DEMO_PROFILE, WARM_UP, busy_zone, fold_warm_up, split_warm_up
 from wallboard.devservices import Influxd, Mosquitto, ServiceError, find_binary
-from wallboard.link_status import LinkTracker
 from wallboard.messages import Message, encode
 from wallboard.services.database_setup import init_database
 from wallboard.services.simulate import publish_paced
-from wallboard.services.watch import Watcher, draw, watch_subscriptions
+from wallboard.services.watch import Watcher, draw
 from wallboard.sim.floor import SimSettings, simulate
 from wallboard.topics import Kind, build
 
@@ -238,12 +244,11 @@ class _Demo:
             init_database(database, config.recorder.retention)
         finally:
             database.close()
-        recorder_up = self._status_topic(fit_id(f"recorder-{config.recorder.id}"))
-        controller_up = self._status_topic("controller")
-        sim_link = MqttLink(link_settings(config, "wallboard-simulator-demo", None,
-                                          clock=self.clock,
-                                          subscriptions=[(t, 1) for t in self.online]),
-                            on_message=self._on_status)
+        recorder_up = self._status_topic(recorder_service(config))
+        controller_up = self._status_topic(controller_service(config))
+        sim_link = build_simulator_link(config, "demo", clock=self.clock,
+                                        subscriptions=[(t, 1) for t in self.online],
+                                        on_message=self._on_status)
         self.links.append(sim_link)
         recorder = build_recorder(config, clock=self.clock)
         self._thread("recorder", recorder.run, self.stop)
@@ -274,13 +279,8 @@ class _Demo:
         """The live floor in the terminal, until stopped; on a terminal, which redraws in
         place, ``footer`` stays under every frame."""
         watcher = Watcher(self.root, SITE, self.clock)
-        view_link = MqttLink(link_settings(self.config, "wallboard-watch-demo", None,
-                                           clock=self.clock,
-                                           subscriptions=watch_subscriptions(self.root, SITE)),
-                             on_message=watcher.handle)
-        watcher.link = LinkTracker(f"{self.config.mqtt.host}:{self.config.mqtt.port}", "demo")
-        watcher.link.attach(view_link)  # like `wallboard watch`: says why nothing arrives
-        watcher.names = {agent: info.name for agent, info in self.config.agents.items()}
+        # Like `wallboard watch`: the view says why nothing arrives.
+        view_link = build_watch_link(self.config, watcher, "demo", "demo")
         self.links.append(view_link)
         view_link.start()
         # The controller's snapshots are retained and on their way: the first frame shows

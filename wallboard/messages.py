@@ -7,6 +7,7 @@ no other exception escapes it. After ``decode`` the rest of the code passes type
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Literal, Self
 
@@ -58,6 +59,9 @@ LAMP_PATTERNS: dict[LampState, tuple[float, float]] = {
 }
 DeskCommandName = Literal["ack", "resolve", "nudge", "clear_nudge", "test"]
 SlTreatment = Literal["ignore", "count_against", "count_in_favour"]
+# What a source says for a figure it cannot know (queue_log records no hold): never a made-up 0.
+Unknown = Literal["unknown"]
+UNKNOWN: Unknown = "unknown"
 
 AGENT_STATES: tuple[AgentStateName, ...] = (
     "available", "talking", "hold", "wrap_up", "break", "offline",
@@ -91,7 +95,9 @@ class CallEvent(Message):
     agent: Id | None = Field(None, description="Agent; required on answered and completed")
     handle_s: Duration | None = Field(
         None, description="Talk + hold + wrap-up; required on completed")
-    hold_s: Duration | None = Field(None, description="Time on hold; required on completed")
+    hold_s: Duration | Unknown | None = Field(
+        None, description='Time on hold, or "unknown" when the source cannot know it '
+        "(Asterisk's queue_log); required on completed")
 
     @model_validator(mode="after")
     def _fields_for_event(self) -> Self:
@@ -104,9 +110,24 @@ class CallEvent(Message):
         for name in needed:
             if getattr(self, name) is None:
                 raise FieldProblem(name, f"required when event is {self.event!r}")
-        if self.hold_s is not None and self.handle_s is not None and self.hold_s > self.handle_s:
+        hold = self.hold_s  # "unknown" bounds nothing
+        if isinstance(hold, float) and self.handle_s is not None and hold > self.handle_s:
             raise FieldProblem("hold_s", "cannot exceed handle_s")
         return self
+
+    @field_validator("hold_s", mode="before")
+    @classmethod
+    def _seconds_or_unknown(cls, value: object) -> object:
+        # Checked here so a bad value gets one plain reason, not one per member of the union.
+        if value is None or value == UNKNOWN:
+            return value
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError(f'must be a number of seconds or "{UNKNOWN}"')
+        if not math.isfinite(value):
+            raise ValueError("Input should be a finite number")
+        if value < 0:
+            raise ValueError("Input should be greater than or equal to 0")
+        return value
 
 
 class AgentState(Message):

@@ -37,7 +37,7 @@ CROSS_FIELD_RULES: dict[str, tuple[str, ...]] = {
         "`wait_s` is required when `event` is `answered` or `abandoned`.",
         "`agent` is required when `event` is `answered` or `completed`.",
         "`handle_s` and `hold_s` are required when `event` is `completed`.",
-        "`hold_s` cannot exceed `handle_s`.",
+        "`hold_s` cannot exceed `handle_s` (when it is a number).",
     ),
     "AgentState": ("`since` cannot be later than `ts`.",),
     "DeskCommand": ("`request` is required when `cmd` is `ack` or `resolve`.",),
@@ -101,6 +101,8 @@ def _type(node: dict[str, Any]) -> str:
         return f"{text} or null" if nullable else text
     if "enum" in node:
         return "one of " + ", ".join(_code(str(value)) for value in node["enum"])
+    if "const" in node:
+        return f"the string {_code(str(node['const']))}"
     kind = node.get("type")
     if kind == "string":
         if node.get("pattern") == _ID_SCHEMA_PATTERN:

@@ -11,8 +11,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from wallboard.config import MqttConfig, read_text, validate_toml
-from wallboard.config_base import Section, fit_id
+from wallboard.config_base import MqttConfig, Section, fit_id, read_text, validate_toml
 from wallboard.messages import Id
 
 Bcm = Annotated[int, Field(ge=2, le=27, description="BCM GPIO number")]

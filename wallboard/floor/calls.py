@@ -1,38 +1,111 @@
-"""One queue's calls: duplicate filtering, calls waiting, and per-window tallies.
+"""One queue's calls: the call lifecycle as a table, calls waiting, and per-window tallies.
 
 Every event counts in the window its own ``ts`` falls in, so a late event lands in the right
-day and the right slice of the sliding window. A repeated (call, event) pair is ignored.
-Events that contradict what is known (answered after abandoned, say) are refused. A
-``completed`` for a call not yet seen is held back until the call's earlier events arrive,
-since QoS 1 can deliver them late; if they never do, it is dropped when the call would be
-forgotten anyway.
+day and the right slice of the sliding window. Each call's state is the set of its events
+seen so far, and ``CALL_TRANSITIONS`` lists every step the lifecycle allows. An event the
+call has already had is a duplicate and ignored. Any other step not in the table contradicts
+what is known (answered after abandoned, say) and is refused. A ``completed`` for a call not
+yet seen is held back until the call's earlier events arrive, since QoS 1 can deliver them
+late; if they never do, it is dropped when the call would be forgotten anyway.
+
+The translation of Asterisk's queue_log into these events is ``VERBS`` in
+``wallboard/telephony/asterisk_core.py``: check one table against the other.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from wallboard.floor.days import DayCalendar
 from wallboard.floor.settings import QueuePolicy
 from wallboard.floor.tally import CallTally
-from wallboard.messages import CallEvent
-
-_BIT = {"offered": 1, "answered": 2, "abandoned": 4, "completed": 8}
-_ENDS = 2 | 4  # answered and abandoned: a call leaves the queue exactly one way
+from wallboard.messages import CallEvent, CallEventKind
 
 CallOutcome = Literal["applied", "duplicate", "held", "refused"]
+
+# A call's state: "new" before any event, "held" while only its completed has come (held
+# back), else the events seen so far joined by "+" in lifecycle order.
+CallState = str
+
+# (state, event) -> next state, for every step the lifecycle allows. A call leaves the queue
+# exactly one way (answered or abandoned, never both); completed needs the call's offer or
+# answer, so alone it is held, and after abandoned it is refused. Two rows keep what the
+# floor has always done with late events, though they pair a completed with an abandon:
+# ("held", "abandoned") and ("offered+completed", "abandoned").
+CALL_TRANSITIONS: dict[tuple[CallState, str], CallState] = {
+    ("new", "offered"): "offered",
+    ("new", "answered"): "answered",
+    ("new", "abandoned"): "abandoned",
+    ("new", "completed"): "held",
+    ("held", "offered"): "offered+completed",
+    ("held", "answered"): "answered+completed",
+    ("held", "abandoned"): "abandoned+completed",
+    ("offered", "answered"): "offered+answered",
+    ("offered", "abandoned"): "offered+abandoned",
+    ("offered", "completed"): "offered+completed",
+    ("answered", "offered"): "offered+answered",
+    ("answered", "completed"): "answered+completed",
+    ("abandoned", "offered"): "offered+abandoned",
+    ("offered+answered", "completed"): "offered+answered+completed",
+    ("offered+completed", "answered"): "offered+answered+completed",
+    ("offered+completed", "abandoned"): "offered+abandoned+completed",
+    ("answered+completed", "offered"): "offered+answered+completed",
+    ("abandoned+completed", "offered"): "offered+abandoned+completed",
+}
+# The events each state has seen: one of them again is a duplicate, not a refusal.
+_SEEN: dict[CallState, frozenset[str]] = {
+    state: frozenset(("completed",) if state == "held" else
+                     () if state == "new" else state.split("+"))
+    for pair in CALL_TRANSITIONS.items() for state in (pair[0][0], pair[1])
+}
+_ENDS = ("answered", "abandoned")  # the ways a call leaves the queue
+_LEFT_QUEUE = frozenset(state for state, seen in _SEEN.items() if seen.intersection(_ENDS))
+
+
+def step(state: CallState, event: CallEventKind) -> tuple[CallOutcome, CallState, str | None]:
+    """What ``event`` does to a call in ``state``: outcome, next state and why if not applied."""
+    nxt = CALL_TRANSITIONS.get((state, event))
+    if nxt == "held":
+        return "held", nxt, "completed for an unknown call: held until its answer arrives"
+    if nxt is not None:
+        return "applied", nxt, None
+    seen = _SEEN[state]
+    if event in seen:
+        return "duplicate", state, None
+    if event == "completed":
+        return "refused", state, "completed for a call that was abandoned"
+    other = "abandoned" if event == "answered" else "answered"
+    return "refused", state, f"{event} for a call already {other}"
+
+
+def call_path_ok(events: Iterable[str]) -> bool:
+    """Whether these events, in this order, take a new call through the table, each applied.
+
+    A source that sends a call's events in order never needs one held back, so a path
+    through ``"held"`` is not ok either.
+    """
+    state: CallState = "new"
+    for event in events:
+        nxt = CALL_TRANSITIONS.get((state, event))
+        if nxt is None or nxt == "held":
+            return False
+        state = nxt
+    return True
+
 
 # Codes of window entries: what one event adds to a tally.
 OFFERED, ANSWERED_IN_SL, ANSWERED_LATE, ABANDONED_SHORT, ABANDONED_IN_SL, ABANDONED_LATE, \
     COMPLETED = range(7)
 
-Entry = tuple[float, int, float, float]  # (ts, code, wait_s or handle_s, hold_s)
+# (ts, code, wait_s or handle_s, hold_s); hold_s is None when the source could not know it.
+Entry = tuple[float, int, float, float | None]
 
 
-def count(tally: CallTally, code: int, a: float, b: float) -> None:
+def count(tally: CallTally, code: int, a: float, b: float | None) -> None:
     """Add one window entry to ``tally``."""
     if code == OFFERED:
         tally.offered += 1
@@ -50,7 +123,9 @@ def count(tally: CallTally, code: int, a: float, b: float) -> None:
     else:
         tally.completed += 1
         tally.handle_s += a
-        tally.hold_s += b
+        if b is not None:  # an unknown hold is left out, never counted as 0
+            tally.holds += 1
+            tally.hold_s += b
 
 
 def entry_for(msg: CallEvent, policy: QueuePolicy) -> Entry:
@@ -69,14 +144,14 @@ def entry_for(msg: CallEvent, policy: QueuePolicy) -> Entry:
         else:
             code = ABANDONED_LATE
         return (msg.ts, code, wait, 0.0)
-    return (msg.ts, COMPLETED, msg.handle_s or 0.0, msg.hold_s or 0.0)
+    hold = msg.hold_s
+    return (msg.ts, COMPLETED, msg.handle_s or 0.0, hold if isinstance(hold, float) else None)
 
 
 @dataclass(slots=True)
 class _Call:
-    seen: int
+    state: CallState
     offered_ts: float | None
-    ended: bool
     last_ts: float
 
 
@@ -88,7 +163,7 @@ class QueueCalls:
     def __init__(self, policy: QueuePolicy, calendar: DayCalendar) -> None:
         self.policy = policy
         self.calendar = calendar
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, _Call] = {}  # calls with an applied event; "held" ones are not
         self.waiting: dict[str, float] = {}  # call id -> offered ts, for calls still in queue
         self._days: dict[dt.date, CallTally] = {}
         self._recent: list[Entry] = []  # sorted by ts; the sliding window reads from here
@@ -96,37 +171,30 @@ class QueueCalls:
 
     def apply(self, msg: CallEvent) -> tuple[CallOutcome, str | None]:
         """Fold one event; say why when it is a duplicate, held back or refused."""
-        bit = _BIT[msg.event]
         call = self._calls.get(msg.call)
-        if call is not None and call.seen & bit:
-            return "duplicate", None
-        if msg.event == "completed" and call is not None and call.seen & 4:
-            return "refused", "completed for a call that was abandoned"
-        if msg.event == "completed" and (call is None or not call.seen & (1 | 2)):
-            if msg.call in self._held:
-                return "duplicate", None
-            self._held[msg.call] = msg
-            return "held", "completed for an unknown call: held until its answer arrives"
-        if call is not None and bit & _ENDS and call.seen & _ENDS:
-            other = "abandoned" if msg.event == "answered" else "answered"
-            return "refused", f"{msg.event} for a call already {other}"
+        state = call.state if call is not None else ("held" if msg.call in self._held else "new")
+        nxt = CALL_TRANSITIONS.get((state, msg.event))
+        if nxt is None or nxt == "held":  # the rare paths: the table's outcome and reason
+            outcome, _, reason = step(state, msg.event)
+            if outcome == "held":
+                self._held[msg.call] = msg
+            return outcome, reason
         if call is None:
-            call = self._calls[msg.call] = _Call(0, None, False, msg.ts)
-        self._fold(call, msg, bit)
-        held = self._held.pop(msg.call, None)
-        if held is not None:
-            self._fold(call, held, _BIT["completed"])
+            call = self._calls[msg.call] = _Call(nxt, None, msg.ts)
+        else:
+            call.state = nxt
+        self._fold(call, msg)
+        if state == "held":
+            self._fold(call, self._held.pop(msg.call))
         return "applied", None
 
-    def _fold(self, call: _Call, msg: CallEvent, bit: int) -> None:
-        call.seen |= bit
+    def _fold(self, call: _Call, msg: CallEvent) -> None:
         call.last_ts = max(call.last_ts, msg.ts)
         if msg.event == "offered":
             call.offered_ts = msg.ts
-            if not call.ended:
+            if call.state not in _LEFT_QUEUE:
                 self.waiting[msg.call] = msg.ts
-        elif msg.event in ("answered", "abandoned"):
-            call.ended = True
+        elif msg.event in _ENDS:
             self.waiting.pop(msg.call, None)
 
         entry = entry_for(msg, self.policy)
@@ -140,6 +208,11 @@ class QueueCalls:
             recent.append(entry)
         else:
             bisect.insort(recent, entry)
+
+    def state(self, call_id: str) -> CallState:
+        """Where one call is in the lifecycle table ("new" if unseen or forgotten)."""
+        call = self._calls.get(call_id)
+        return call.state if call is not None else ("held" if call_id in self._held else "new")
 
     @property
     def held(self) -> int:

@@ -23,6 +23,7 @@ class CallTally:
     answered_in_sl: int = 0
     abandoned_in_sl: int = 0
     completed: int = 0
+    holds: int = 0  # completed calls whose hold is known; hold_s sums over these only
     wait_answered_s: float = 0.0
     handle_s: float = 0.0
     hold_s: float = 0.0
@@ -36,6 +37,7 @@ class CallTally:
         self.answered_in_sl += other.answered_in_sl
         self.abandoned_in_sl += other.abandoned_in_sl
         self.completed += other.completed
+        self.holds += other.holds
         self.wait_answered_s += other.wait_answered_s
         self.handle_s += other.handle_s
         self.hold_s += other.hold_s
@@ -67,6 +69,11 @@ def abandon_rate(t: CallTally) -> float | None:
 def aht_s(t: CallTally) -> float | None:
     """Average handle time: (talk + hold + wrap-up) over calls completed."""
     return t.handle_s / t.completed if t.completed else None
+
+
+def avg_hold_s(t: CallTally) -> float | None:
+    """Average hold over completed calls whose hold is known; None when none is (never 0)."""
+    return t.hold_s / t.holds if t.holds else None
 
 
 def occupancy(busy_s: float, available_s: float) -> float | None:

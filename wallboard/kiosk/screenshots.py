@@ -19,8 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from wallboard.adapters.mqtt import MqttLink
-from wallboard.bootstrap import build_controller, link_settings
+from wallboard.bootstrap import build_controller, build_simulator_link
 from wallboard.clock import ScaledClock
 from wallboard.config import parse_config
 from wallboard.demo import warm_up
@@ -76,8 +75,7 @@ def _shoot_all(args: argparse.Namespace) -> int:
         display = stack.enter_context(Xvfb())
         config = parse_config(kiosk_toml(broker, "floor", tmp / "controller", args.agents))
         controller = build_controller(config, clock=clock)
-        sim_link = MqttLink(link_settings(config, "wallboard-simulator-shots", None,
-                                          clock=clock))
+        sim_link = build_simulator_link(config, "shots", clock=clock)
         settings = SimSettings(agents=args.agents, queues=6, site=SITE,
                                root=config.mqtt.topic_root, seed=7, timezone=busy_zone(now),
                                profile=DEMO_PROFILE)

@@ -73,7 +73,8 @@ class Aggregate:
 _SUMS = ('count("n") AS "calls", mean("wait_s") AS "wait_s_mean", max("wait_s") AS '
          '"wait_s_max", sum("wait_s") AS "wait_s_sum", count("wait_s") AS "waits", '
          'mean("handle_s") AS "handle_s_mean", sum("handle_s") AS "handle_s_sum", '
-         'count("handle_s") AS "handles", sum("hold_s") AS "hold_s_sum"')
+         'count("handle_s") AS "handles", sum("hold_s") AS "hold_s_sum", '
+         'count("hold_s") AS "holds"')
 _HELP = ('count("n") AS "updates", count("time_to_acknowledge_s") AS "acks", '
          'count("time_to_resolve_s") AS "resolves", '
          'mean("time_to_acknowledge_s") AS "ack_mean_s", '

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from wallboard.errors import BadMessage, one_line
 from wallboard.messages import (
     MAX_FUTURE_S,
+    UNKNOWN,
     AgentWellbeing,
     Cleared,
     Envelope,
@@ -105,7 +106,11 @@ def message_row(envelope: Envelope, payload: bytes, topic_text: str | None = Non
             tags[name] = str(value)
     # A field that repeats a topic id (a queue snapshot's queue) is already a tag.
     fields: dict[str, FieldValue] = {}
-    _add_fields(fields, "", message.__dict__, {"ts", *tag_fields, *(k for k, _ in topic.ids)})
+    # A duration the source could not know ("unknown") is left out, as an absent one is: a
+    # string in a numeric field would make InfluxDB refuse the whole point.
+    unknown = {k for k, v in message.__dict__.items() if k.endswith("_s") and v == UNKNOWN}
+    _add_fields(fields, "", message.__dict__,
+                {"ts", *tag_fields, *(k for k, _ in topic.ids), *unknown})
     _add_summaries(fields, message)
     fields["n"] = 1
     return Row(topic.kind.value, tags, fields,

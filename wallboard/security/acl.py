@@ -21,22 +21,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from wallboard.config_base import fit_id
 from wallboard.errors import ProvisionError
 from wallboard.messages import Id
+from wallboard.service_names import SERVICE_NAMES, service_name
+from wallboard.service_names import Role as Role  # re-exported: the role table is keyed by it
 from wallboard.topics import DEFAULT_ROOT, Kind, build, is_id, subscription
-
-
-class Role(StrEnum):
-    """The kinds of broker client a site has; each gets the rights in ``rules``."""
-
-    DESK = "desk"
-    FLOOR_KIOSK = "floor-kiosk"
-    SUPERVISOR_KIOSK = "supervisor-kiosk"
-    CONTROLLER = "controller"
-    RECORDER = "recorder"
-    TELEPHONY = "telephony"
-
 
 # No prefix starts another, so two devices of different roles never share a user name.
 USERNAME_PREFIX: dict[Role, str] = {
@@ -127,14 +116,9 @@ class Device(BaseModel):
 
     @property
     def service(self) -> str | None:
-        """The ``{service}`` of its retained ``service/{service}/status``, if it has one."""
-        if self.role is Role.CONTROLLER:
-            return "controller"
-        if self.role is Role.RECORDER:
-            return fit_id(f"recorder-{self.id}")  # as wallboard/bootstrap.py names it
-        if self.role is Role.TELEPHONY:
-            return fit_id(f"telephony-{self.id}")
-        return None
+        """The ``{service}`` of its retained ``service/{service}/status``, if it has one: the
+        name ``bootstrap`` gives the service, from the same function."""
+        return service_name(self.role, self.id) if self.role in SERVICE_NAMES else None
 
 
 def rules(device: Device) -> tuple[Rule, ...]:

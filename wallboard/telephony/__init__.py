@@ -1,0 +1,1 @@
+"""Telephony adapters: Asterisk's queue_log and AMI into the Wallboard contract."""
